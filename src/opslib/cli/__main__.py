@@ -1,0 +1,5 @@
+import sys
+
+from opslib.cli import main
+
+sys.exit(main())

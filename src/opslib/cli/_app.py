@@ -1,0 +1,76 @@
+"""The ``opslib`` command: one group, one function per subcommand, one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from opslib import __version__
+from opslib.cli._context import AppContext
+from opslib.cli._db import db
+from opslib.cli._output import Output
+from opslib.errors import ConfigError, OpsError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $OPSLIB_CONFIG, else ./opslib.toml).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.version_option(__version__, prog_name="opslib")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, as_json: bool, verbose: int) -> None:
+    """Operations runbook of the price-monitoring fleet, as commands.
+
+    Every state-changing command takes --dry-run and writes the audit log.
+    Exit status: 0 ok, 1 warning, 2 critical or bad input, 3 unknown (dependency unreachable).
+    """
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = AppContext(config_file=config_file, output=Output(as_json=as_json))
+
+
+cli.add_command(db)
+
+
+def _register_optional() -> None:
+    from opslib.cli import _lab
+
+    cli.add_command(_lab.lab)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status instead of exiting."""
+    _register_optional()
+    output = Output()
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="opslib", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        output.error("aborted")
+        return 130
+    except ConfigError as exc:
+        output.error(str(exc))
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        return exc.exit_code
+    except OpsError as exc:
+        output.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    return 0

@@ -1,0 +1,51 @@
+"""What every subcommand gets: settings (read once, lazily), adapters, output, audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import click
+
+from opslib.adapters import Database
+from opslib.audit import AuditLog
+from opslib.cli._output import Output
+from opslib.config import Settings, load_settings
+from opslib.errors import ConfigError
+
+__all__ = ["AppContext", "pass_app"]
+
+
+@dataclass
+class AppContext:
+    """Shared state of one ``opslib`` invocation."""
+
+    config_file: Path | None = None
+    output: Output = field(default_factory=Output)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config_file)
+
+    @cached_property
+    def database(self) -> Database:
+        dsn = self.settings.database_dsn
+        if dsn is None:
+            raise ConfigError(
+                "no database configured",
+                ("database_dsn: not set (set OPSLIB_DATABASE_DSN or database_dsn in opslib.toml)",),
+            )
+        timeouts = self.settings.timeouts
+        return Database(
+            dsn.get_secret_value(),
+            connect_timeout=timeouts.connect,
+            statement_timeout=timeouts.statement,
+        )
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.database, self.settings.actor)
+
+
+pass_app = click.make_pass_decorator(AppContext)

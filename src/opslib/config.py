@@ -1,0 +1,211 @@
+"""Settings: defaults < ``opslib.toml`` < ``OPSLIB_*`` environment < explicit overrides.
+
+The file is ``$OPSLIB_CONFIG`` when set, else ``opslib.toml`` in the working directory.
+Nothing is read at import time; call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from opslib.errors import ConfigError
+from opslib.results import Threshold
+from opslib.thresholds import DEFAULT_THRESHOLDS
+
+__all__ = [
+    "DomainSettings",
+    "Settings",
+    "ThresholdSpec",
+    "Timeouts",
+    "config_path",
+    "load_settings",
+]
+
+ENV_PREFIX = "OPSLIB_"
+_config_file: ContextVar[Path | None] = ContextVar("opslib_config_file", default=None)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Timeouts(_Model):
+    """Seconds allowed for each kind of network call."""
+
+    connect: float = Field(3.0, gt=0, le=120)
+    statement: float = Field(15.0, gt=0, le=3600)
+    http: float = Field(5.0, gt=0, le=300)
+    docker: float = Field(10.0, gt=0, le=300)
+
+
+class ThresholdSpec(_Model):
+    """An override of a default threshold; unset limits keep the default."""
+
+    warn: float | None = None
+    crit: float | None = None
+
+
+class DomainSettings(_Model):
+    """Per shop-domain overrides."""
+
+    thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """Everything opslib needs to reach the platform and judge it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    database_dsn: SecretStr | None = None
+    prometheus_url: str = "http://localhost:9090"
+    metrics_urls: list[str] = Field(default_factory=lambda: ["http://localhost:8000/metrics"])
+    docker_host: str | None = None
+    compose_project: str = "pricewatch"
+    scraper_service: str = "scraper"
+    expected_services: list[str] = Field(default_factory=lambda: ["scraper"])
+    timeouts: Timeouts = Field(default_factory=Timeouts)
+    thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
+    domains: dict[str, DomainSettings] = Field(default_factory=dict)
+    quality_hours: int = Field(24, ge=1, le=24 * 31)
+    domain_window_minutes: int = Field(60, ge=1, le=24 * 60)
+    proxy_window_minutes: int = Field(60, ge=1, le=24 * 60)
+    stats_sample_seconds: float = Field(0.5, gt=0, le=10)
+    actor: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+
+    @field_validator("prometheus_url", "metrics_urls")
+    @classmethod
+    def _http_url(cls, value: str | list[str]) -> str | list[str]:
+        for url in [value] if isinstance(value, str) else value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"not an http(s) URL: {url!r}")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_thresholds(cls, value: dict[str, ThresholdSpec]) -> dict[str, ThresholdSpec]:
+        unknown = sorted(set(value) - set(DEFAULT_THRESHOLDS))
+        if unknown:
+            raise ValueError(f"unknown threshold name(s): {', '.join(unknown)}")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _known_domain_thresholds(
+        cls, value: dict[str, DomainSettings]
+    ) -> dict[str, DomainSettings]:
+        for domain, spec in value.items():
+            unknown = sorted(set(spec.thresholds) - set(DEFAULT_THRESHOLDS))
+            if unknown:
+                raise ValueError(f"{domain}: unknown threshold name(s): {', '.join(unknown)}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = _config_file.get()
+        if path is None:
+            return init_settings, env_settings
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
+
+    def threshold(self, name: str, domain: str | None = None) -> Threshold:
+        """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""
+        base = DEFAULT_THRESHOLDS[name]
+        for spec in (self.thresholds.get(name), self._domain_spec(name, domain)):
+            if spec is not None:
+                base = Threshold(
+                    warn=spec.warn if spec.warn is not None else base.warn,
+                    crit=spec.crit if spec.crit is not None else base.crit,
+                    bad=base.bad,
+                    unit=base.unit,
+                )
+        return base
+
+    def _domain_spec(self, name: str, domain: str | None) -> ThresholdSpec | None:
+        if domain is None or domain not in self.domains:
+            return None
+        return self.domains[domain].thresholds.get(name)
+
+
+def config_path(environ: dict[str, str] | None = None) -> Path | None:
+    """The config file in force: ``$OPSLIB_CONFIG``, else ``./opslib.toml`` if it exists."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("OPSLIB_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / "opslib.toml"
+    return local if local.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from defaults, the config file, the environment and ``overrides``.
+
+    Raises :class:`ConfigError` with one line per bad field, naming where it came from.
+    """
+    path = config_file if config_file is not None else config_path()
+    file_data: dict[str, Any] = {}
+    if path is not None:
+        file_data = _read_toml(path)
+    token = _config_file.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = tuple(_describe(err, path, file_data, overrides) for err in exc.errors())
+        raise ConfigError("invalid configuration", problems) from None
+    finally:
+        _config_file.reset(token)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist", (f"{path}: no such file",)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read", (f"{path}: {exc}",)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not TOML", (f"{path}: {exc}",)) from None
+
+
+def _describe(
+    err: Any, path: Path | None, file_data: dict[str, Any], overrides: dict[str, Any]
+) -> str:
+    loc = [str(part) for part in err["loc"]]
+    field = ".".join(loc) or "(settings)"
+    top = loc[0] if loc else ""
+    env_names = {k.upper(): k for k in os.environ}
+    candidates = [ENV_PREFIX + "__".join(loc[:n]).upper() for n in range(len(loc), 0, -1)]
+    env_name = next((name for name in candidates if name in env_names), None)
+    if top in overrides:
+        source = "command line"
+    elif env_name is not None:
+        source = f"environment variable {env_name}"
+    elif top in file_data and path is not None:
+        source = f"file {path}"
+    else:
+        source = "defaults"
+    message = str(err["msg"])
+    if err.get("type") == "extra_forbidden":
+        message = "unknown setting"
+    return f"{field}: {message} (from {source})"

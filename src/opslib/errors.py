@@ -1,0 +1,66 @@
+"""The one exception tree of opslib.
+
+Every error that leaves the public API is an :class:`OpsError`; third-party exceptions
+(psycopg, httpx, docker, pydantic) are translated at the adapter edge::
+
+    OpsError
+    ├── ConfigError           bad configuration: fix the file or the environment (exit 2)
+    ├── DependencyError       a dependency answered, but with an error
+    │   └── UnreachableError  a dependency could not be reached in time (checks end UNKNOWN)
+    ├── DataError             data that cannot be trusted: garbage metrics, NULLs, bad input
+    ├── UnsafeActionError     an action refused because it would do harm
+    └── LabError              the built-in lab could not do what was asked
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DependencyError",
+    "LabError",
+    "OpsError",
+    "UnreachableError",
+    "UnsafeActionError",
+]
+
+
+class OpsError(Exception):
+    """Root of every error opslib raises on purpose."""
+
+    exit_code: int = 3
+
+
+class ConfigError(OpsError):
+    """The configuration is invalid; ``problems`` holds one line per bad field."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class DependencyError(OpsError):
+    """A dependency (PostgreSQL, Prometheus, Docker, a metrics endpoint) answered with an error."""
+
+    def __init__(self, dependency: str, message: str) -> None:
+        super().__init__(f"{dependency}: {message}")
+        self.dependency = dependency
+        self.reason = message
+
+
+class UnreachableError(DependencyError):
+    """A dependency could not be reached within its timeout."""
+
+
+class DataError(OpsError):
+    """Data that cannot be used: malformed, missing or out of range."""
+
+
+class UnsafeActionError(OpsError):
+    """An action that was refused because it would lose data or break the platform."""
+
+
+class LabError(OpsError):
+    """The built-in lab could not start, stop or change as asked."""

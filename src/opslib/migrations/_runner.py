@@ -1,0 +1,115 @@
+"""Versioned SQL migrations, applied in order under a PostgreSQL advisory lock.
+
+Files are ``sql/<set>/NNNN_name.sql``. Each runs in its own transaction together with its row in
+``opslib.schema_migrations``; the session-level advisory lock serialises concurrent runners and
+is released by the server if a runner dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+from psycopg import sql
+
+from opslib.adapters import Database
+from opslib.errors import DataError
+
+__all__ = ["Migration", "MigrationSet", "applied", "migrate", "pending"]
+
+MigrationSet = Literal["opslib", "platform"]
+_LOCK_KEY = 0x6F70736C6962  # "opslib"
+_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One SQL file of a migration set."""
+
+    set: MigrationSet
+    version: int
+    name: str
+    sql_text: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql_text.encode()).hexdigest()
+
+
+def available(migration_set: MigrationSet) -> list[Migration]:
+    """The migrations shipped with opslib for ``migration_set``, in version order."""
+    folder = resources.files("opslib.migrations") / "sql" / migration_set
+    found = []
+    for entry in folder.iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            found.append(
+                Migration(migration_set, int(match[1]), match[2], entry.read_text(encoding="utf-8"))
+            )
+    return sorted(found, key=lambda m: m.version)
+
+
+_BOOTSTRAP = """
+CREATE SCHEMA IF NOT EXISTS opslib;
+CREATE TABLE IF NOT EXISTS opslib.schema_migrations (
+    migration_set text        NOT NULL,
+    version       integer     NOT NULL,
+    name          text        NOT NULL,
+    checksum      text        NOT NULL,
+    applied_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (migration_set, version)
+)
+"""
+
+
+def applied(db: Database, migration_set: MigrationSet) -> dict[int, str]:
+    """Version -> checksum of what is applied (empty if opslib never migrated this database)."""
+    exists = db.fetch_one("SELECT to_regclass('opslib.schema_migrations') IS NOT NULL AS ok")
+    if not exists or not exists["ok"]:
+        return {}
+    rows = db.fetch_all(
+        "SELECT version, checksum FROM opslib.schema_migrations WHERE migration_set = %s",
+        (migration_set,),
+    )
+    return {int(r["version"]): str(r["checksum"]) for r in rows}
+
+
+def pending(db: Database, migration_set: MigrationSet) -> list[Migration]:
+    """Migrations not yet applied; raises DataError if an applied file was changed since."""
+    done = applied(db, migration_set)
+    todo = []
+    for migration in available(migration_set):
+        if migration.version in done:
+            if done[migration.version] != migration.checksum:
+                raise DataError(
+                    f"migration {migration_set}/{migration.version:04d}_{migration.name} was "
+                    "changed after it was applied; add a new migration instead"
+                )
+        else:
+            todo.append(migration)
+    return todo
+
+
+def migrate(db: Database, sets: tuple[MigrationSet, ...] = ("opslib",)) -> list[Migration]:
+    """Apply what is pending in ``sets``; return what was applied. Safe to run concurrently."""
+    done: list[Migration] = []
+    db.execute(sql.SQL("SELECT pg_advisory_lock({})").format(sql.Literal(_LOCK_KEY)))
+    try:
+        with db.transaction() as conn:
+            conn.execute(_BOOTSTRAP)
+        for migration_set in sets:
+            for migration in pending(db, migration_set):
+                with db.transaction() as conn:
+                    conn.execute(migration.sql_text.encode())  # type: ignore[call-overload]
+                    conn.execute(
+                        "INSERT INTO opslib.schema_migrations"
+                        " (migration_set, version, name, checksum) VALUES (%s, %s, %s, %s)",
+                        (migration.set, migration.version, migration.name, migration.checksum),
+                    )
+                done.append(migration)
+    finally:
+        db.execute(sql.SQL("SELECT pg_advisory_unlock({})").format(sql.Literal(_LOCK_KEY)))
+    return done

@@ -1,0 +1,36 @@
+"""Default thresholds for every check, by name; configuration overrides them.
+
+Names are ``area.figure``. ``bad="below"`` marks floors (coverage, confidence, rates).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from opslib.results import Threshold
+
+__all__ = ["DEFAULT_THRESHOLDS"]
+
+DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
+    {
+        # daily.health
+        "health.cpu_percent": Threshold(warn=80, crit=95, unit="%"),
+        "health.memory_percent": Threshold(warn=80, crit=95, unit="%"),
+        "health.restarts_per_hour": Threshold(warn=1, crit=3, unit="restarts/h"),
+        "health.error_rate": Threshold(warn=1.0, crit=5.0, unit="errors/s"),
+        "health.error_ratio": Threshold(warn=0.05, crit=0.15, unit="of requests"),
+        # daily.performance
+        "performance.queue_size": Threshold(warn=1000, crit=5000, unit="items"),
+        "performance.queue_growth": Threshold(warn=500, crit=2000, unit="items/h"),
+        "performance.processing_rate": Threshold(warn=1.0, crit=0.2, bad="below", unit="items/s"),
+        "performance.drain_time": Threshold(warn=3600, crit=4 * 3600, unit="s"),
+        "performance.proxy_success_rate": Threshold(warn=0.9, crit=0.7, bad="below"),
+        "performance.proxy_p95_latency": Threshold(warn=2000, crit=5000, unit="ms"),
+        # daily.data_quality
+        "quality.freshness": Threshold(warn=15, crit=60, unit="min"),
+        "quality.missing_hours": Threshold(warn=0.5, crit=0.5, unit="hours"),
+        "quality.price_coverage": Threshold(warn=0.95, crit=0.85, bad="below"),
+        "quality.avg_confidence": Threshold(warn=0.85, crit=0.7, bad="below"),
+        "quality.domain_confidence": Threshold(warn=0.8, crit=0.6, bad="below"),
+    }
+)
