@@ -1,0 +1,85 @@
+"""Shared fixtures: a real PostgreSQL cluster, the Docker engine, the Prometheus binary.
+
+Outside CI a missing piece of infrastructure skips the tests that need it, saying why;
+in CI (``CI`` set) it fails them, so nothing that CI can run is skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+from opslib.adapters import Database
+from opslib.lab._postgres import PostgresCluster
+from opslib.migrations import migrate
+
+
+def require(condition: bool, why: str) -> None:
+    """Skip (developer machine) or fail (CI) when infrastructure is missing."""
+    __tracebackhide__ = True
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must provide this: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster for the whole test run, with both migration sets applied."""
+    try:
+        from opslib.lab._postgres import find_pg_bindir
+
+        find_pg_bindir()
+    except Exception as exc:  # noqa: BLE001 - any failure here means "not installed"
+        require(False, f"PostgreSQL server binaries not available: {exc}")
+    base = Path(tmp_path_factory.mktemp("pg"))
+    cluster = PostgresCluster(base, free_port())
+    cluster.init()
+    cluster.start()
+    with Database(cluster.dsn) as db:
+        migrate(db, ("opslib", "platform"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def db(pg_cluster: PostgresCluster) -> Iterator[Database]:
+    """A connection to the test cluster."""
+    with Database(pg_cluster.dsn) as database:
+        yield database
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    """The local Docker engine."""
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        require(False, f"no Docker engine reachable: {exc}")
+        raise
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def prometheus_bin() -> str:
+    """Path of the Prometheus server binary (Debian package ``prometheus``)."""
+    found = shutil.which("prometheus")
+    require(found is not None, "prometheus binary not installed (apt-get install prometheus)")
+    assert found is not None
+    return found
