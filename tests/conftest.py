@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+def pg_cluster() -> Iterator[PostgresCluster]:
     """A private PostgreSQL cluster for the whole test run, with both migration sets applied."""
     try:
         from opslib.lab._postgres import find_pg_bindir
@@ -46,14 +47,18 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresClu
         find_pg_bindir()
     except Exception as exc:  # noqa: BLE001 - any failure here means "not installed"
         require(False, f"PostgreSQL server binaries not available: {exc}")
-    base = Path(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's tmp_path: that is private to root, and the server runs as another user.
+    base = Path(tempfile.mkdtemp(prefix="opslib-test-pg-"))
     cluster = PostgresCluster(base, free_port())
-    cluster.init()
-    cluster.start()
-    with Database(cluster.dsn) as db:
-        migrate(db, ("opslib", "platform"))
-    yield cluster
-    cluster.stop()
+    try:
+        cluster.init()
+        cluster.start()
+        with Database(cluster.dsn) as db:
+            migrate(db, ("opslib", "platform"))
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture

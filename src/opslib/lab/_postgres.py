@@ -48,10 +48,20 @@ def _run_as() -> _RunAs | None:
     raise LabError("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL")
 
 
+def _check_reachable(folder: Path, run_as: _RunAs) -> None:
+    for parent in folder.resolve().parents:
+        mode = parent.stat()
+        if not mode.st_mode & 0o001 and mode.st_uid != run_as.uid:
+            raise LabError(
+                f"{folder} is not reachable by user {run_as.name} ({parent} is mode "
+                f"{mode.st_mode & 0o777:o}); put the lab under a world-searchable directory"
+            )
+
+
 class PostgresCluster:
     """``initdb`` + ``pg_ctl`` in ``base_dir``, listening on 127.0.0.1:``port`` only."""
 
-    def __init__(self, base_dir: Path, port: int, *, user: str = "opslib", database: str = "pricewatch") -> None:
+    def __init__(self, base_dir: Path, port: int, *, user: str = "pricewatch", database: str = "pricewatch") -> None:
         self.base_dir = base_dir
         self.port = port
         self.user = user
@@ -81,6 +91,8 @@ class PostgresCluster:
         run_as = _run_as()
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.base_dir.chmod(0o755)
+        if run_as:
+            _check_reachable(self.base_dir, run_as)
         for folder in (self.data_dir, self.socket_dir):
             folder.mkdir(mode=0o700, exist_ok=True)
             if run_as:

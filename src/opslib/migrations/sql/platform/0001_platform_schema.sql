@@ -1,5 +1,6 @@
 -- The price-monitoring platform's own tables, as the runbook's SQL uses them.
 -- opslib applies this set only to the lab (`opslib db migrate --platform`).
+SET LOCAL search_path TO public;
 CREATE TABLE monitored_urls (
     id              bigserial PRIMARY KEY,
     domain          text        NOT NULL,

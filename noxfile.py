@@ -1,0 +1,95 @@
+"""Sessions: tests, lint, typecheck, daily (the main job) and bench."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+ROOT = Path(__file__).parent
+REPORTS = ROOT / "reports"
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: unit tests, adapters against real servers, the lab and the checks."""
+    _install(session)
+    REPORTS.mkdir(exist_ok=True)
+    session.run(
+        "pytest",
+        "--junitxml",
+        str(REPORTS / "tests.xml"),
+        *session.posargs,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "checks", "bench", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "checks", "bench", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package, the tests and the checks."""
+    _install(session)
+    session.run("mypy")
+
+
+def _platform_configured() -> bool:
+    return bool(
+        os.environ.get("OPSLIB_CONFIG")
+        or os.environ.get("OPSLIB_DATABASE_DSN")
+        or (ROOT / "opslib.toml").is_file()
+    )
+
+
+@nox.session
+def daily(session: nox.Session) -> None:
+    """The main job: the daily runbook checks, with an HTML report in reports/.
+
+    Without a configured platform (OPSLIB_CONFIG, OPSLIB_DATABASE_DSN or ./opslib.toml), the
+    built-in lab is started first and checked; stop it afterwards with `opslib lab down`.
+    """
+    _install(session)
+    REPORTS.mkdir(exist_ok=True)
+    env: dict[str, str] = {}
+    if not _platform_configured():
+        session.log("no platform configured: starting the built-in lab")
+        session.run("opslib", "lab", "up")
+        config = session.run("opslib", "lab", "config-path", silent=True)
+        assert isinstance(config, str)
+        env["OPSLIB_CONFIG"] = config.strip()
+    session.run(
+        "pytest",
+        "checks/daily",
+        "-p",
+        "no:cacheprovider",
+        "--html",
+        str(REPORTS / "daily.html"),
+        "--self-contained-html",
+        "--junitxml",
+        str(REPORTS / "daily.xml"),
+        *session.posargs,
+        env=env,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks, measured side by side in one run, printing ratios."""
+    _install(session)
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)

@@ -1,0 +1,66 @@
+"""daily.health, part 2: CPU and memory of every container (the runbook's ``docker stats``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from opslib.adapters import ContainerInfo, ContainerUsage
+from opslib.config import Settings
+from opslib.results import CheckResult, Measurement, Table
+
+__all__ = ["UsageSource", "resource_usage"]
+
+SOP = "daily.health"
+
+
+class UsageSource(Protocol):
+    """What this check needs of :class:`opslib.adapters.Platform`."""
+
+    def containers(self, service: str | None = None) -> list[ContainerInfo]: ...
+
+    def usage(
+        self, containers: Sequence[ContainerInfo] | None = None, *, sample_seconds: float = 0.5
+    ) -> list[ContainerUsage]: ...
+
+
+def resource_usage(platform: UsageSource, settings: Settings) -> CheckResult:
+    """CPU % and memory % of limit of each running container, sampled concurrently."""
+    title = "container CPU and memory under thresholds"
+    running = [c for c in platform.containers() if c.running]
+    if not running:
+        return CheckResult.unknown(
+            SOP, title, f"no running containers in compose project {settings.compose_project!r}"
+        )
+    usage = platform.usage(running, sample_seconds=settings.stats_sample_seconds)
+    cpu = settings.threshold("health.cpu_percent")
+    mem = settings.threshold("health.memory_percent")
+    measurements: list[Measurement] = []
+    for u in usage:
+        measurements.append(Measurement("cpu_percent", round(u.cpu_percent, 1), cpu, u.name))
+        measurements.append(Measurement("memory_percent", round(u.memory_percent, 1), mem, u.name))
+    table = Table(
+        columns=("container", "service", "CPU %", "memory MiB", "limit MiB", "memory %"),
+        rows=tuple(
+            (
+                u.name,
+                u.service,
+                f"{u.cpu_percent:.1f}",
+                f"{u.memory_bytes / 2**20:.1f}",
+                f"{u.memory_limit_bytes / 2**20:.0f}",
+                f"{u.memory_percent:.1f}",
+            )
+            for u in usage
+        ),
+        title="resource usage",
+    )
+    return CheckResult(
+        sop=SOP,
+        title=title,
+        measurements=tuple(measurements),
+        remediation=(
+            "System Overload response: scale with `docker-compose up -d --scale scraper=N`, "
+            "raise limits (update_resource_limits), pause low-priority scraping"
+        ),
+        tables=(table,),
+    )

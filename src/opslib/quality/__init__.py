@@ -1,0 +1,25 @@
+"""daily.data_quality: freshness, price coverage and extraction confidence."""
+
+from opslib.quality._domains import DomainStats, domain_confidence, domain_stats
+from opslib.quality._hourly import (
+    HourlyStats,
+    Rows,
+    data_freshness,
+    extraction_confidence,
+    hourly_stats,
+    newest_row,
+    price_coverage,
+)
+
+__all__ = [
+    "DomainStats",
+    "HourlyStats",
+    "Rows",
+    "data_freshness",
+    "domain_confidence",
+    "domain_stats",
+    "extraction_confidence",
+    "hourly_stats",
+    "newest_row",
+    "price_coverage",
+]

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from psycopg import sql
+
+from opslib.adapters import Database
+from opslib.errors import DataError
+from opslib.lab._postgres import PostgresCluster
+from opslib.migrations import applied, available, migrate, pending
+
+
+@pytest.fixture
+def fresh_db(pg_cluster: PostgresCluster, db: Database) -> Iterator[Database]:
+    name = f"mig_{uuid.uuid4().hex[:8]}"
+    db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    dsn = pg_cluster.dsn.replace(f"dbname={pg_cluster.database}", f"dbname={name}")
+    with Database(dsn) as fresh:
+        yield fresh
+    db.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
+    for migration_set in ("opslib", "platform"):
+        versions = [m.version for m in available(migration_set)]
+        assert versions == list(range(1, len(versions) + 1))
+
+
+def test_migrate_applies_once_and_records_checksums(fresh_db: Database) -> None:
+    first = migrate(fresh_db, ("opslib", "platform"))
+    assert {m.set for m in first} == {"opslib", "platform"}
+    assert migrate(fresh_db, ("opslib", "platform")) == []
+    assert pending(fresh_db, "platform") == []
+    assert set(applied(fresh_db, "opslib")) == {m.version for m in available("opslib")}
+    tables = {r["t"] for r in fresh_db.fetch_all(
+        "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables")}
+    assert {"opslib.audit_log", "public.monitored_urls", "public.price_history", "public.scrape_logs"} <= tables
+
+
+def test_platform_set_only_when_asked(fresh_db: Database) -> None:
+    migrate(fresh_db, ("opslib",))
+    assert fresh_db.fetch_one("SELECT to_regclass('public.price_history') AS t") == {"t": None}
+
+
+def test_changed_applied_migration_is_refused(fresh_db: Database) -> None:
+    migrate(fresh_db, ("opslib",))
+    fresh_db.execute("UPDATE opslib.schema_migrations SET checksum = 'x' WHERE version = 1")
+    with pytest.raises(DataError, match="changed after it was applied"):
+        pending(fresh_db, "opslib")
+
+
+def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
+    """Four real processes migrate the same empty database at once; each migration lands once."""
+    env = {**os.environ, "OPSLIB_DATABASE_DSN": fresh_db.dsn, "OPSLIB_CONFIG": os.devnull}
+    env.pop("OPSLIB_CONFIG")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "opslib.cli", "db", "migrate", "--platform"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], outputs
+    applied_counts = sorted(int(out.split()[1]) for out, _ in outputs)
+    total = len(available("opslib")) + len(available("platform"))
+    assert applied_counts == [0, 0, 0, total]
+    rows = fresh_db.fetch_all("SELECT migration_set, version, count(*) AS n FROM opslib.schema_migrations GROUP BY 1, 2")
+    assert all(r["n"] == 1 for r in rows)
+    assert len(rows) == total
