@@ -10,12 +10,14 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
+from psycopg import sql
 
 from opslib.adapters import Database
 from opslib.lab._postgres import PostgresCluster
@@ -66,6 +68,27 @@ def db(pg_cluster: PostgresCluster) -> Iterator[Database]:
     """A connection to the test cluster."""
     with Database(pg_cluster.dsn) as database:
         yield database
+
+
+@pytest.fixture
+def fresh_db(pg_cluster: PostgresCluster) -> Iterator[Database]:
+    """A new, empty database of its own (no migrations applied), dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    with Database(pg_cluster.dsn) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        dsn = pg_cluster.dsn.replace(f"dbname={pg_cluster.database}", f"dbname={name}")
+        try:
+            with Database(dsn) as fresh:
+                yield fresh
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def platform_db(fresh_db: Database) -> Database:
+    """A new database with the opslib and platform migrations applied."""
+    migrate(fresh_db, ("opslib", "platform"))
+    return fresh_db
 
 
 @pytest.fixture(scope="session")

@@ -3,26 +3,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
-
 import pytest
-from psycopg import sql
-
 from opslib.adapters import Database
 from opslib.errors import DataError
-from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import applied, available, migrate, pending
-
-
-@pytest.fixture
-def fresh_db(pg_cluster: PostgresCluster, db: Database) -> Iterator[Database]:
-    name = f"mig_{uuid.uuid4().hex[:8]}"
-    db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = pg_cluster.dsn.replace(f"dbname={pg_cluster.database}", f"dbname={name}")
-    with Database(dsn) as fresh:
-        yield fresh
-    db.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
