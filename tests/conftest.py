@@ -47,7 +47,7 @@ def pg_cluster() -> Iterator[PostgresCluster]:
         from opslib.lab._postgres import find_pg_bindir
 
         find_pg_bindir()
-    except Exception as exc:  # noqa: BLE001 - any failure here means "not installed"
+    except Exception as exc:
         require(False, f"PostgreSQL server binaries not available: {exc}")
     # Not under pytest's tmp_path: that is private to root, and the server runs as another user.
     base = Path(tempfile.mkdtemp(prefix="opslib-test-pg-"))

@@ -25,10 +25,14 @@ def test_defaults_follow_the_platform_contract() -> None:
     assert s.database_dsn is None
 
 
-def test_precedence_defaults_file_env_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_defaults_file_env_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = tmp_path / "opslib.toml"
-    cfg.write_text('compose_project = "fromfile"\nscraper_service = "fromfile"\n'
-                   'prometheus_url = "http://127.0.0.1:1"\n[timeouts]\nhttp = 7\n')
+    cfg.write_text(
+        'compose_project = "fromfile"\nscraper_service = "fromfile"\n'
+        'prometheus_url = "http://127.0.0.1:1"\n[timeouts]\nhttp = 7\n'
+    )
     monkeypatch.setenv("OPSLIB_SCRAPER_SERVICE", "fromenv")
     monkeypatch.setenv("OPSLIB_PROMETHEUS_URL", "http://127.0.0.1:2")
     s = load_settings(compose_project="fromflag")
@@ -58,8 +62,12 @@ def test_thresholds_overridden_globally_and_per_domain(tmp_path: Path) -> None:
     assert s.threshold("quality.domain_confidence", "beta-shop.test").crit == 0.6
 
 
-def test_bad_values_one_line_per_field_naming_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "opslib.toml").write_text('prometheus_url = "ftp://x"\nquality_hours = 0\nbogus = 1\n')
+def test_bad_values_one_line_per_field_naming_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "opslib.toml").write_text(
+        'prometheus_url = "ftp://x"\nquality_hours = 0\nbogus = 1\n'
+    )
     monkeypatch.setenv("OPSLIB_TIMEOUTS__HTTP", "soon")
     with pytest.raises(ConfigError) as info:
         load_settings()

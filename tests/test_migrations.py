@@ -3,7 +3,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+
 import pytest
+
 from opslib.adapters import Database
 from opslib.errors import DataError
 from opslib.migrations import applied, available, migrate, pending
@@ -21,9 +23,18 @@ def test_migrate_applies_once_and_records_checksums(fresh_db: Database) -> None:
     assert migrate(fresh_db, ("opslib", "platform")) == []
     assert pending(fresh_db, "platform") == []
     assert set(applied(fresh_db, "opslib")) == {m.version for m in available("opslib")}
-    tables = {r["t"] for r in fresh_db.fetch_all(
-        "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables")}
-    assert {"opslib.audit_log", "public.monitored_urls", "public.price_history", "public.scrape_logs"} <= tables
+    tables = {
+        r["t"]
+        for r in fresh_db.fetch_all(
+            "SELECT table_schema || '.' || table_name AS t FROM information_schema.tables"
+        )
+    }
+    assert {
+        "opslib.audit_log",
+        "public.monitored_urls",
+        "public.price_history",
+        "public.scrape_logs",
+    } <= tables
 
 
 def test_platform_set_only_when_asked(fresh_db: Database) -> None:
@@ -45,7 +56,10 @@ def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "opslib.cli", "db", "migrate", "--platform"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(4)
     ]
@@ -54,6 +68,8 @@ def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
     applied_counts = sorted(int(out.split()[1]) for out, _ in outputs)
     total = len(available("opslib")) + len(available("platform"))
     assert applied_counts == [0, 0, 0, total]
-    rows = fresh_db.fetch_all("SELECT migration_set, version, count(*) AS n FROM opslib.schema_migrations GROUP BY 1, 2")
+    rows = fresh_db.fetch_all(
+        "SELECT migration_set, version, count(*) AS n FROM opslib.schema_migrations GROUP BY 1, 2"
+    )
     assert all(r["n"] == 1 for r in rows)
     assert len(rows) == total

@@ -4,7 +4,10 @@ from opslib.redact import redact
 
 
 def test_url_password_masked_user_kept() -> None:
-    assert redact("via http://bob:s3cret@127.0.0.1:3128 now") == "via http://bob:***@127.0.0.1:3128 now"
+    assert (
+        redact("via http://bob:s3cret@127.0.0.1:3128 now")
+        == "via http://bob:***@127.0.0.1:3128 now"
+    )
 
 
 def test_libpq_password_masked() -> None:

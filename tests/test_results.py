@@ -9,8 +9,14 @@ from opslib.results import CheckResult, Measurement, Severity, Threshold, worst
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(10, Severity.OK), (80, Severity.OK), (80.1, Severity.WARNING), (95.5, Severity.CRITICAL),
-     (None, Severity.UNKNOWN), (math.nan, Severity.UNKNOWN)],
+    [
+        (10, Severity.OK),
+        (80, Severity.OK),
+        (80.1, Severity.WARNING),
+        (95.5, Severity.CRITICAL),
+        (None, Severity.UNKNOWN),
+        (math.nan, Severity.UNKNOWN),
+    ],
 )
 def test_threshold_above(value: float | None, expected: Severity) -> None:
     assert Threshold(warn=80, crit=95).evaluate(value) is expected

@@ -1,4 +1,4 @@
-"""The audit trail: one row in ``opslib.audit_log`` for every state-changing action, dry runs too."""
+"""The audit trail: a row in ``opslib.audit_log`` for every state-changing action, dry runs too."""
 
 from __future__ import annotations
 

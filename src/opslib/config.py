@@ -184,7 +184,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist", (f"{path}: no such file",)) from None
+        raise ConfigError(
+            f"config file {path} does not exist", (f"{path}: no such file",)
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read", (f"{path}: {exc}",)) from None
     except tomllib.TOMLDecodeError as exc:

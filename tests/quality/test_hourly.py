@@ -12,8 +12,15 @@ from opslib.quality import data_freshness, domain_confidence, extraction_confide
 from opslib.results import Severity
 
 
-def _fill(db: Database, hours_ago: list[int], *, per_hour: int = 40, priced: float = 1.0,
-          confidence: float = 0.95, domain: str = "alpha-shop.test") -> None:
+def _fill(
+    db: Database,
+    hours_ago: list[int],
+    *,
+    per_hour: int = 40,
+    priced: float = 1.0,
+    confidence: float = 0.95,
+    domain: str = "alpha-shop.test",
+) -> None:
     db.execute(
         "INSERT INTO monitored_urls (domain, url) VALUES (%s, %s) ON CONFLICT (url) DO NOTHING",
         (domain, f"http://{domain}/p/1"),
@@ -45,7 +52,9 @@ def test_healthy_day_passes_everything(platform_db: Database, settings: Settings
         assert result.severity is Severity.OK, result.message()
 
 
-def test_missing_hours_and_stale_newest_row_are_critical(platform_db: Database, settings: Settings) -> None:
+def test_missing_hours_and_stale_newest_row_are_critical(
+    platform_db: Database, settings: Settings
+) -> None:
     _fill(platform_db, [h for h in range(3, 24) if h not in (7, 8)])
     result = data_freshness(platform_db, settings)
     assert result.severity is Severity.CRITICAL
@@ -63,7 +72,7 @@ def test_low_coverage_hour_is_named(platform_db: Database, settings: Settings) -
     result = price_coverage(platform_db, settings)
     assert result.severity is Severity.CRITICAL
     assert [m.value for m in result.problems] == [0.5]
-    assert result.charts and len(result.charts[0].series[0].points) == 24
+    assert len(result.charts[0].series[0].points) == 24
 
 
 def test_warning_band_for_confidence(platform_db: Database, settings: Settings) -> None:
@@ -71,7 +80,9 @@ def test_warning_band_for_confidence(platform_db: Database, settings: Settings) 
     assert extraction_confidence(platform_db, settings).severity is Severity.WARNING
 
 
-def test_null_confidences_are_unknown_not_a_crash(platform_db: Database, settings: Settings) -> None:
+def test_null_confidences_are_unknown_not_a_crash(
+    platform_db: Database, settings: Settings
+) -> None:
     _fill(platform_db, list(range(24)))
     platform_db.execute("UPDATE price_history SET extraction_confidence = NULL")
     result = extraction_confidence(platform_db, settings)

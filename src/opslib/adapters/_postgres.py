@@ -16,7 +16,7 @@ from opslib.redact import redact
 __all__ = ["Database", "Query", "Row"]
 
 Row = dict[str, Any]
-Query = LiteralString | sql.Composable
+Query = LiteralString | sql.SQL | sql.Composed
 _NAME = "postgresql"
 
 
@@ -70,13 +70,17 @@ class Database:
         row = self.fetch_one("SELECT current_setting('server_version') AS version")
         return str(row["version"]) if row else "unknown"
 
-    def fetch_all(self, query: Query, params: Sequence[Any] | dict[str, Any] | None = None) -> list[Row]:
+    def fetch_all(
+        self, query: Query, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> list[Row]:
         """Run a query and return every row as a dict."""
         with self._translate():
             cur = self.connection().execute(query, params)
             return cur.fetchall() if cur.description else []
 
-    def fetch_one(self, query: Query, params: Sequence[Any] | dict[str, Any] | None = None) -> Row | None:
+    def fetch_one(
+        self, query: Query, params: Sequence[Any] | dict[str, Any] | None = None
+    ) -> Row | None:
         """Run a query and return its first row, or None."""
         with self._translate():
             return self.connection().execute(query, params).fetchone()
@@ -109,7 +113,9 @@ class Database:
         try:
             yield
         except psycopg.errors.QueryCanceled as exc:
-            raise DependencyError(_NAME, f"query cancelled (statement timeout {self._statement_ms} ms)") from exc
+            raise DependencyError(
+                _NAME, f"query cancelled (statement timeout {self._statement_ms} ms)"
+            ) from exc
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
             raise DataError(f"{_NAME}: {self._one_line(exc)}") from exc
         except psycopg.OperationalError as exc:

@@ -48,12 +48,14 @@ def _register_optional() -> None:
     cli.add_command(_lab.lab)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome
     """Run the command line; return the exit status instead of exiting."""
     _register_optional()
     output = Output()
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="opslib", standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="opslib", standalone_mode=False
+        )
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -16,7 +16,9 @@ def db() -> None:
 
 
 @db.command("migrate")
-@click.option("--platform", is_flag=True, help="Also create the platform tables (lab databases only).")
+@click.option(
+    "--platform", is_flag=True, help="Also create the platform tables (lab databases only)."
+)
 @click.option("--dry-run", is_flag=True, help="List pending migrations without applying them.")
 @pass_app
 def migrate_cmd(app: AppContext, platform: bool, dry_run: bool) -> None:
@@ -44,5 +46,12 @@ def status_cmd(app: AppContext) -> None:
     for migration_set in ("opslib", "platform"):
         todo = {m.version for m in pending(app.database, migration_set)}
         for m in available(migration_set):
-            rows.append((migration_set, f"{m.version:04d}", m.name, "pending" if m.version in todo else "applied"))
+            rows.append(
+                (
+                    migration_set,
+                    f"{m.version:04d}",
+                    m.name,
+                    "pending" if m.version in todo else "applied",
+                )
+            )
     app.output.table(("set", "version", "name", "state"), rows)

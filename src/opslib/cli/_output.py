@@ -27,14 +27,24 @@ class Output:
         else:
             click.echo(redact(text if text is not None else _plain(payload)))
 
-    def table(self, columns: Sequence[str], rows: Sequence[Sequence[Any]], payload: Any = None) -> None:
+    def table(
+        self, columns: Sequence[str], rows: Sequence[Sequence[Any]], payload: Any = None
+    ) -> None:
         if self.as_json:
-            self.data(payload if payload is not None else [dict(zip(columns, r, strict=True)) for r in rows])
+            self.data(
+                payload
+                if payload is not None
+                else [dict(zip(columns, r, strict=True)) for r in rows]
+            )
             return
-        cells = [[str(c) for c in columns]] + [["" if v is None else str(v) for v in r] for r in rows]
+        cells = [[str(c) for c in columns]] + [
+            ["" if v is None else str(v) for v in r] for r in rows
+        ]
         widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
         for n, row in enumerate(cells):
-            click.echo(redact("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()))
+            click.echo(
+                redact("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+            )
             if n == 0:
                 click.echo("  ".join("-" * w for w in widths))
 

@@ -28,7 +28,9 @@ def error_rate(prometheus: MetricQuery, settings: Settings) -> CheckResult:
     requests = prometheus.scalar(f"sum(rate(scraper_requests_total[{window}]))")
     if requests is None:
         return CheckResult.unknown(
-            SOP, title, "Prometheus has no scraper_requests_total series: is it scraping the scrapers?"
+            SOP,
+            title,
+            "Prometheus has no scraper_requests_total series: is it scraping the scrapers?",
         )
     # A scraper that never failed may not export scraper_errors_total at all: that is zero.
     errors = prometheus.scalar(f"sum(rate(scraper_errors_total[{window}]))") or 0.0
@@ -42,8 +44,12 @@ def error_rate(prometheus: MetricQuery, settings: Settings) -> CheckResult:
             note="" if ratio is not None else "no requests in the window",
         ),
     ]
-    per_domain_req = _by_domain(prometheus, f"sum by (domain) (rate(scraper_requests_total[{window}]))")
-    per_domain_err = _by_domain(prometheus, f"sum by (domain) (rate(scraper_errors_total[{window}]))")
+    per_domain_req = _by_domain(
+        prometheus, f"sum by (domain) (rate(scraper_requests_total[{window}]))"
+    )
+    per_domain_err = _by_domain(
+        prometheus, f"sum by (domain) (rate(scraper_errors_total[{window}]))"
+    )
     rows = []
     for domain, req in sorted(per_domain_req.items()):
         err = per_domain_err.get(domain, 0.0)
@@ -52,18 +58,25 @@ def error_rate(prometheus: MetricQuery, settings: Settings) -> CheckResult:
         share = err / req
         rows.append((domain, f"{req:.3f}", f"{err:.3f}", f"{share:.1%}"))
         measurements.append(
-            Measurement("error_ratio", round(share, 4), settings.threshold("health.error_ratio", domain), domain)
+            Measurement(
+                "error_ratio",
+                round(share, 4),
+                settings.threshold("health.error_ratio", domain),
+                domain,
+            )
         )
     return CheckResult(
         sop=SOP,
         title=title,
         measurements=tuple(measurements),
         remediation=(
-            "High Error Rate response: group errors with `docker-compose logs scraper | grep ERROR`, "
-            "check proxy health (opslib proxies health) and target sites; rotate proxies or "
-            "lower rate limits"
+            "High Error Rate response: group errors with "
+            "`docker-compose logs scraper | grep ERROR`, check proxy health "
+            "(opslib proxies health) and target sites; rotate proxies or lower rate limits"
         ),
-        tables=(Table(("domain", "requests/s", "errors/s", "error share"), tuple(rows), "by domain"),),
+        tables=(
+            Table(("domain", "requests/s", "errors/s", "error share"), tuple(rows), "by domain"),
+        ),
     )
 
 

@@ -21,7 +21,21 @@ from opslib.errors import LabError
 __all__ = ["IMAGE", "ensure_image", "python_mounts"]
 
 IMAGE = "opslib-lab-python:1"
-_DIRS = ("tmp", "etc", "proc", "sys", "dev", "usr", "root", "run", "var", "opt", "home", "work", "srv")
+_DIRS = (
+    "tmp",
+    "etc",
+    "proc",
+    "sys",
+    "dev",
+    "usr",
+    "root",
+    "run",
+    "var",
+    "opt",
+    "home",
+    "work",
+    "srv",
+)
 _LINKS = {"bin": "usr/bin", "sbin": "usr/sbin", "lib": "usr/lib", "lib64": "usr/lib64"}
 
 
@@ -41,7 +55,9 @@ def _rootfs_tar() -> bytes:
             info.linkname = target
             info.mtime = now
             tar.addfile(info)
-        passwd = b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+        passwd = (
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+        )
         info = tarfile.TarInfo("etc/passwd")
         info.size = len(passwd)
         info.mode = 0o644

@@ -61,7 +61,9 @@ def _check_reachable(folder: Path, run_as: _RunAs) -> None:
 class PostgresCluster:
     """``initdb`` + ``pg_ctl`` in ``base_dir``, listening on 127.0.0.1:``port`` only."""
 
-    def __init__(self, base_dir: Path, port: int, *, user: str = "pricewatch", database: str = "pricewatch") -> None:
+    def __init__(
+        self, base_dir: Path, port: int, *, user: str = "pricewatch", database: str = "pricewatch"
+    ) -> None:
         self.base_dir = base_dir
         self.port = port
         self.user = user
@@ -106,9 +108,19 @@ class PostgresCluster:
         try:
             self._run(
                 run_as,
-                [str(bindir / "initdb"), "-D", str(self.data_dir), "-U", self.user,
-                 "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--no-sync",
-                 "--locale=C"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "-U",
+                    self.user,
+                    "--auth=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ],
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -126,13 +138,30 @@ class PostgresCluster:
         bindir = find_pg_bindir()
         self._run(
             _run_as(),
-            [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-             "-w", "-t", "30", "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "30",
+                "start",
+            ],
         )
         self._run(
             _run_as(),
-            [str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-             self.database],
+            [
+                str(bindir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                self.database,
+            ],
             env={"PGPASSWORD": self.password},
             check=False,
         )
@@ -154,12 +183,27 @@ class PostgresCluster:
         bindir = find_pg_bindir()
         self._run(
             _run_as(),
-            [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "30",
+                "stop",
+            ],
             check=False,
         )
 
     def _run(
-        self, run_as: _RunAs | None, argv: list[str], *, env: dict[str, str] | None = None, check: bool = True
+        self,
+        run_as: _RunAs | None,
+        argv: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        check: bool = True,
     ) -> None:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", **(env or {})}
         result = subprocess.run(

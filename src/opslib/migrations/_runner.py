@@ -103,7 +103,7 @@ def migrate(db: Database, sets: tuple[MigrationSet, ...] = ("opslib",)) -> list[
         for migration_set in sets:
             for migration in pending(db, migration_set):
                 with db.transaction() as conn:
-                    conn.execute(migration.sql_text.encode())  # type: ignore[call-overload]
+                    conn.execute(migration.sql_text.encode())
                     conn.execute(
                         "INSERT INTO opslib.schema_migrations"
                         " (migration_set, version, name, checksum) VALUES (%s, %s, %s, %s)",

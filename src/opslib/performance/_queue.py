@@ -27,7 +27,9 @@ class RateQuery(Protocol):
     def scalar(self, promql: str) -> float | None: ...
 
 
-def _queue_now(snapshots: Sequence[MetricsSnapshot | OpsError]) -> tuple[float | None, Table, list[str]]:
+def _queue_now(
+    snapshots: Sequence[MetricsSnapshot | OpsError],
+) -> tuple[float | None, Table, list[str]]:
     """The shared queue's size: the largest value any scraper reports, and the failures."""
     rows: list[tuple[str, ...]] = []
     values: list[float] = []
@@ -78,7 +80,9 @@ def processing_rate(
     rate = prometheus.scalar(f"sum(rate(scraper_processed_total[{window}]))")
     if rate is None:
         return CheckResult.unknown(
-            SOP, title, "Prometheus has no scraper_processed_total series: is it scraping the scrapers?"
+            SOP,
+            title,
+            "Prometheus has no scraper_processed_total series: is it scraping the scrapers?",
         )
     size, table, _ = _queue_now(snapshots)
     if size is None:
@@ -91,7 +95,9 @@ def processing_rate(
         SOP,
         title,
         (
-            Measurement("processing_rate", round(rate, 3), settings.threshold("performance.processing_rate")),
+            Measurement(
+                "processing_rate", round(rate, 3), settings.threshold("performance.processing_rate")
+            ),
             Measurement(
                 "drain_time",
                 None if drain is None else round(drain, 1),

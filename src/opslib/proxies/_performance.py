@@ -30,7 +30,9 @@ ORDER BY proxy
 class Rows(Protocol):
     """What this needs of :class:`opslib.adapters.Database`."""
 
-    def fetch_all(self, query: LiteralString, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def fetch_all(
+        self, query: LiteralString, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -69,15 +71,21 @@ def proxy_performance(db: Rows, settings: Settings, sop: str = "daily.performanc
     title = f"proxy success rate and p95 latency (last {minutes} min)"
     stats = proxy_stats(db, minutes)
     if not stats:
-        return CheckResult.unknown(sop, title, f"no scrape_logs rows with a proxy in the last {minutes} min")
+        return CheckResult.unknown(
+            sop, title, f"no scrape_logs rows with a proxy in the last {minutes} min"
+        )
     success = settings.threshold("performance.proxy_success_rate")
     latency = settings.threshold("performance.proxy_p95_latency")
     measurements: list[Measurement] = []
     for s in stats:
         rate = s.success_rate
-        measurements.append(Measurement("success_rate", None if rate is None else round(rate, 3), success, s.proxy))
         measurements.append(
-            Measurement("p95_latency", None if s.p95_ms is None else round(s.p95_ms), latency, s.proxy)
+            Measurement("success_rate", None if rate is None else round(rate, 3), success, s.proxy)
+        )
+        measurements.append(
+            Measurement(
+                "p95_latency", None if s.p95_ms is None else round(s.p95_ms), latency, s.proxy
+            )
         )
     table = Table(
         ("proxy", "country", "requests", "success rate", "p95 ms"),

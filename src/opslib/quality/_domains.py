@@ -55,7 +55,9 @@ def domain_confidence(db: Rows, settings: Settings, sop: str = "daily.data_quali
     title = f"extraction confidence by domain (last {minutes} min)"
     stats = domain_stats(db, minutes)
     if not stats:
-        return CheckResult.unknown(sop, title, f"price_history has no rows in the last {minutes} min")
+        return CheckResult.unknown(
+            sop, title, f"price_history has no rows in the last {minutes} min"
+        )
     measurements = tuple(
         Measurement(
             "confidence",
@@ -69,7 +71,12 @@ def domain_confidence(db: Rows, settings: Settings, sop: str = "daily.data_quali
     table = Table(
         ("domain", "total", "confidence", "missing_price"),
         tuple(
-            (s.domain, str(s.total), "-" if s.confidence is None else f"{s.confidence:.3f}", str(s.missing_price))
+            (
+                s.domain,
+                str(s.total),
+                "-" if s.confidence is None else f"{s.confidence:.3f}",
+                str(s.missing_price),
+            )
             for s in stats
         ),
         "by domain",

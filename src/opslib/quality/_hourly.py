@@ -45,7 +45,9 @@ _REMEDY_QUALITY = (
 class Rows(Protocol):
     """What these checks need of :class:`opslib.adapters.Database`."""
 
-    def fetch_all(self, query: LiteralString, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def fetch_all(
+        self, query: LiteralString, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,9 @@ def data_freshness(db: Rows, settings: Settings) -> CheckResult:
                 "newest_row_age",
                 None if age is None else round(age, 1),
                 settings.threshold("quality.freshness"),
-                note="price_history is empty" if newest is None else f"newest row at {newest:%Y-%m-%d %H:%M}",
+                note="price_history is empty"
+                if newest is None
+                else f"newest row at {newest:%Y-%m-%d %H:%M}",
             ),
             Measurement(
                 "missing_hours",
@@ -127,8 +131,11 @@ def price_coverage(db: Rows, settings: Settings) -> CheckResult:
         title=f"price coverage (with_price / total) per hour, last {settings.quality_hours} h",
         name="price_coverage",
         value=lambda s: s.coverage,
-        chart=Chart("price coverage per hour", (_series("coverage", stats, lambda s: s.coverage),),
-                    limit=threshold.crit),
+        chart=Chart(
+            "price coverage per hour",
+            (_series("coverage", stats, lambda s: s.coverage),),
+            limit=threshold.crit,
+        ),
         threshold_name="quality.price_coverage",
     )
 
@@ -143,9 +150,11 @@ def extraction_confidence(db: Rows, settings: Settings) -> CheckResult:
         title=f"average extraction confidence per hour, last {settings.quality_hours} h",
         name="avg_confidence",
         value=lambda s: s.avg_confidence,
-        chart=Chart("average confidence per hour",
-                    (_series("avg_confidence", stats, lambda s: s.avg_confidence),),
-                    limit=threshold.crit),
+        chart=Chart(
+            "average confidence per hour",
+            (_series("avg_confidence", stats, lambda s: s.avg_confidence),),
+            limit=threshold.crit,
+        ),
         threshold_name="quality.avg_confidence",
     )
 
@@ -161,7 +170,9 @@ def _per_hour(
     threshold_name: str,
 ) -> CheckResult:
     if not stats:
-        return CheckResult.unknown(SOP, title, f"price_history has no rows in the last {settings.quality_hours} h")
+        return CheckResult.unknown(
+            SOP, title, f"price_history has no rows in the last {settings.quality_hours} h"
+        )
     threshold = settings.threshold(threshold_name)
     measurements = []
     for s in stats:
@@ -182,7 +193,12 @@ def _per_hour(
             SOP, title, f"no hour has {settings.quality_min_rows} rows or more to judge"
         )
     return CheckResult(
-        SOP, title, tuple(measurements), _REMEDY_QUALITY, tables=(_hourly_table(stats),), charts=(chart,)
+        SOP,
+        title,
+        tuple(measurements),
+        _REMEDY_QUALITY,
+        tables=(_hourly_table(stats),),
+        charts=(chart,),
     )
 
 
