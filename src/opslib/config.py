@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     rate_window: str = Field("5m", pattern=r"^[1-9][0-9]*[smhd]$")
     quality_hours: int = Field(24, ge=1, le=24 * 31)
     quality_min_rows: int = Field(20, ge=1)
-    domain_window_minutes: int = Field(60, ge=1, le=24 * 60)
+    recent_minutes: int = Field(60, ge=1, le=24 * 60)
     proxy_window_minutes: int = Field(60, ge=1, le=24 * 60)
     stats_sample_seconds: float = Field(0.5, gt=0, le=10)
     actor: str | None = None

@@ -103,3 +103,14 @@ def test_empty_table_is_unknown(platform_db: Database, settings: Settings) -> No
     fresh = data_freshness(platform_db, settings)
     assert fresh.severity is Severity.CRITICAL  # 23 missing hours, and nothing at all
     assert "price_history is empty" in fresh.message()
+
+
+def test_recent_fault_shows_before_it_moves_the_hour(platform_db: Database) -> None:
+    """A fault of the last minutes is judged on its own, not diluted by the current hour."""
+    _fill(platform_db, list(range(24)), per_hour=400)
+    _fill(platform_db, [0], per_hour=30, priced=0.2)  # the last 30 s: prices gone
+    settings = Settings(recent_minutes=1)
+    result = price_coverage(platform_db, settings)
+    assert result.severity is Severity.CRITICAL
+    critical = [m.subject for m in result.problems if m.severity is Severity.CRITICAL]
+    assert critical == ["last 1 min"]

@@ -9,6 +9,7 @@ from opslib.quality._hourly import (
     hourly_stats,
     newest_row,
     price_coverage,
+    recent_stats,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "hourly_stats",
     "newest_row",
     "price_coverage",
+    "recent_stats",
 ]

@@ -51,7 +51,7 @@ def domain_stats(db: Rows, minutes: int) -> list[DomainStats]:
 
 def domain_confidence(db: Rows, settings: Settings, sop: str = "daily.data_quality") -> CheckResult:
     """Average extraction confidence of each domain over the window above its threshold."""
-    minutes = settings.domain_window_minutes
+    minutes = settings.recent_minutes
     title = f"extraction confidence by domain (last {minutes} min)"
     stats = domain_stats(db, minutes)
     if not stats:

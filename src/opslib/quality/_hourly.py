@@ -17,6 +17,7 @@ __all__ = [
     "hourly_stats",
     "newest_row",
     "price_coverage",
+    "recent_stats",
 ]
 
 SOP = "daily.data_quality"
@@ -32,6 +33,16 @@ FROM price_history
 WHERE checked_at > now() - make_interval(hours => %(hours)s)
 GROUP BY 1
 ORDER BY 1 DESC
+"""
+
+_RECENT_SQL: LiteralString = """
+SELECT
+    date_trunc('hour', now()) AS hour,
+    count(*) AS total,
+    count(*) FILTER (WHERE price IS NOT NULL) AS with_price,
+    avg(extraction_confidence) AS avg_confidence
+FROM price_history
+WHERE checked_at > now() - make_interval(mins => %(minutes)s)
 """
 
 _NEWEST_SQL: LiteralString = "SELECT max(checked_at) AS newest, now() AS now FROM price_history"
@@ -75,6 +86,18 @@ def hourly_stats(db: Rows, hours: int) -> list[HourlyStats]:
         )
         for r in db.fetch_all(_HOURLY_SQL, {"hours": hours})
     ]
+
+
+def recent_stats(db: Rows, minutes: int) -> HourlyStats:
+    """The same figures over the last ``minutes`` (a fault that began minutes ago shows here
+    long before it moves the current hour's average)."""
+    r = db.fetch_all(_RECENT_SQL, {"minutes": minutes})[0]
+    return HourlyStats(
+        hour=r["hour"],
+        total=int(r["total"]),
+        with_price=int(r["with_price"] or 0),
+        avg_confidence=None if r["avg_confidence"] is None else float(r["avg_confidence"]),
+    )
 
 
 def newest_row(db: Rows) -> tuple[datetime | None, datetime]:
@@ -137,6 +160,7 @@ def price_coverage(db: Rows, settings: Settings) -> CheckResult:
             limit=threshold.crit,
         ),
         threshold_name="quality.price_coverage",
+        recent=recent_stats(db, settings.recent_minutes),
     )
 
 
@@ -156,6 +180,7 @@ def extraction_confidence(db: Rows, settings: Settings) -> CheckResult:
             limit=threshold.crit,
         ),
         threshold_name="quality.avg_confidence",
+        recent=recent_stats(db, settings.recent_minutes),
     )
 
 
@@ -168,6 +193,7 @@ def _per_hour(
     value: Any,
     chart: Chart,
     threshold_name: str,
+    recent: HourlyStats,
 ) -> CheckResult:
     if not stats:
         return CheckResult.unknown(
@@ -187,6 +213,18 @@ def _per_hour(
                 f"{s.hour:%m-%d %H:00}",
                 note="all values NULL" if v is None else "",
             )
+        )
+    if recent.total >= settings.quality_min_rows:
+        v = value(recent)
+        measurements.insert(
+            0,
+            Measurement(
+                name,
+                None if v is None else round(v, 4),
+                threshold,
+                f"last {settings.recent_minutes} min",
+                note="all values NULL" if v is None else "",
+            ),
         )
     if not measurements:
         return CheckResult.unknown(
