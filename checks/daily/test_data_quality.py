@@ -22,7 +22,9 @@ def test_price_coverage(ops_db: Database, ops_settings: Settings, ops_verdict: V
     ops_verdict(quality.price_coverage(ops_db, ops_settings))
 
 
-def test_extraction_confidence(ops_db: Database, ops_settings: Settings, ops_verdict: Verdict) -> None:
+def test_extraction_confidence(
+    ops_db: Database, ops_settings: Settings, ops_verdict: Verdict
+) -> None:
     """Average extraction confidence per hour above threshold."""
     ops_verdict(quality.extraction_confidence(ops_db, ops_settings))
 
