@@ -3,6 +3,25 @@
 Each translates its library's exceptions into :mod:`opslib.errors` and is bounded by timeouts.
 """
 
+from opslib.adapters._metrics import MetricSample, MetricsEndpoint, MetricsSnapshot, scrape_all
+from opslib.adapters._platform import ContainerInfo, ContainerUsage, LogLine, Platform
 from opslib.adapters._postgres import Database, Query, Row
+from opslib.adapters._prometheus import Prometheus, RangeSeries, Sample, Target
 
-__all__ = ["Database", "Query", "Row"]
+__all__ = [
+    "ContainerInfo",
+    "ContainerUsage",
+    "Database",
+    "LogLine",
+    "MetricSample",
+    "MetricsEndpoint",
+    "MetricsSnapshot",
+    "Platform",
+    "Prometheus",
+    "Query",
+    "RangeSeries",
+    "Row",
+    "Sample",
+    "Target",
+    "scrape_all",
+]

@@ -1,0 +1,359 @@
+"""The compose platform through the Docker Engine API: containers, resource usage, events, logs.
+
+Containers belong to the project by the compose labels, so no compose CLI is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import docker
+import docker.errors
+import requests
+
+from opslib.adapters._http import one_line
+from opslib.adapters._time import parse_timestamp, unix_seconds
+from opslib.errors import DataError, DependencyError, UnreachableError
+from opslib.redact import redact
+
+__all__ = ["ContainerInfo", "ContainerUsage", "LogLine", "Platform"]
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+_NAME = "docker"
+_MAX_WORKERS = 8
+_ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One container of the project, in any state."""
+
+    id: str
+    name: str
+    service: str
+    number: int | None
+    state: str  # running, exited, restarting, paused, created, dead
+    health: str | None  # healthy, unhealthy, starting; None without a healthcheck
+    restart_count: int
+    started_at: datetime | None
+    exit_code: int | None  # None while it has not exited (running, paused, created)
+    image: str
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class ContainerUsage:
+    """CPU and memory of one running container, computed as ``docker stats`` does."""
+
+    name: str
+    service: str
+    cpu_percent: float  # 100 = one full CPU
+    memory_bytes: int  # page cache excluded
+    memory_limit_bytes: int  # host memory when the container has no limit
+
+    @property
+    def memory_percent(self) -> float:
+        """Memory use as a percentage of the limit; NaN when the engine reported no limit."""
+        if self.memory_limit_bytes <= 0:
+            return math.nan
+        return 100.0 * self.memory_bytes / self.memory_limit_bytes
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One log line; ``at`` is the engine's timestamp of it."""
+
+    container: str
+    at: datetime | None
+    text: str
+
+
+class Platform:
+    """The containers of one compose ``project`` on a Docker engine (connected on first use)."""
+
+    def __init__(
+        self, project: str, *, docker_host: str | None = None, timeout: float = 10.0
+    ) -> None:
+        self.project = project
+        self._host = docker_host
+        self._timeout = timeout
+        self._client: docker.DockerClient | None = None
+
+    def __repr__(self) -> str:
+        return f"Platform({self.project!r}, docker_host={redact(self._host or 'default')!r})"
+
+    def probe(self) -> str:
+        """The engine's version, or UnreachableError."""
+        with self._translate():
+            return str(self._docker().version()["Version"])
+
+    def containers(self, service: str | None = None) -> list[ContainerInfo]:
+        """The project's containers (all states), sorted by service and number."""
+        labels = [f"{PROJECT_LABEL}={self.project}"]
+        if service is not None:
+            labels.append(f"{SERVICE_LABEL}={service}")
+        with self._translate():
+            summaries = self._docker().api.containers(all=True, filters={"label": labels})
+        found = self._each([str(s["Id"]) for s in summaries], self._inspect)
+        return sorted(found, key=lambda c: (c.service, c.number is None, c.number or 0, c.name))
+
+    def services(self) -> dict[str, list[ContainerInfo]]:
+        """The project's containers grouped by service."""
+        grouped: dict[str, list[ContainerInfo]] = {}
+        for container in self.containers():
+            grouped.setdefault(container.service, []).append(container)
+        return grouped
+
+    def usage(
+        self, containers: Sequence[ContainerInfo] | None = None, *, sample_seconds: float = 0.5
+    ) -> list[ContainerUsage]:
+        """CPU and memory of the running ``containers`` (default: all of the project's).
+
+        Two one-shot stats samples of every container, taken concurrently ``sample_seconds``
+        apart; CPU % comes from the difference, so the call takes about ``sample_seconds``.
+        Engines that serve one-shot stats from their 1-second collection cycle (20.10 to at
+        least 23) answer each sample at the next cycle, so there it takes 1 to 2 s, still
+        independent of the number of containers. Containers that stop or vanish meanwhile are
+        left out.
+        """
+        chosen = [c for c in (self.containers() if containers is None else containers) if c.running]
+        if not chosen:
+            return []
+        first = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
+        time.sleep(max(sample_seconds, 0.0))
+        second = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
+        measured = (
+            _usage(c, first[c.id], second[c.id]) for c in chosen if c.id in first and c.id in second
+        )
+        return [usage for usage in measured if usage is not None]
+
+    def restarts_since(self, since: datetime) -> dict[str, int]:
+        """Container name -> number of times it died since ``since`` (engine ``die`` events).
+
+        The engine keeps only its latest few hundred events, so on a busy engine a long window
+        can undercount; :attr:`ContainerInfo.restart_count` is the lifetime count.
+        """
+        start, now = unix_seconds(since), time.time()
+        if start >= now:
+            return {}
+        filters = {
+            "type": ["container"],
+            "event": ["die"],
+            "label": [f"{PROJECT_LABEL}={self.project}"],
+        }
+        params = {
+            "since": _engine_time(start),
+            "until": _engine_time(now),
+            "filters": json.dumps(filters),
+        }
+        with self._translate():
+            api = self._docker().api
+            # APIClient.events() reads without any timeout; a plain GET of the finite range has one.
+            response = api.get(
+                f"{api.base_url}/v{api.api_version}/events", params=params, timeout=self._timeout
+            )
+        if response.status_code >= 400:
+            raise DependencyError(
+                _NAME, f"events: HTTP {response.status_code}: {one_line(response.text)}"
+            )
+        counts: dict[str, int] = {}
+        for event in _json_stream(response.text):
+            actor = event.get("Actor")
+            attributes = actor.get("Attributes") if isinstance(actor, dict) else None
+            name = attributes.get("name") if isinstance(attributes, dict) else None
+            if name and event.get("Action", event.get("status")) == "die":
+                counts[str(name)] = counts.get(str(name), 0) + 1
+        return counts
+
+    def logs(self, service: str, since: datetime, *, tail: int | None = None) -> list[LogLine]:
+        """Log lines (stdout and stderr) of every container of ``service`` since ``since``.
+
+        Lines are merged in time order; ``tail`` keeps only the last ``tail`` of them.
+        """
+        start = unix_seconds(since)
+        containers = self.containers(service)
+
+        def read(container: ContainerInfo) -> list[LogLine]:
+            raw = self._docker().api.logs(
+                container.id,
+                timestamps=True,
+                since=max(start, 0.001),
+                tail="all" if tail is None else max(tail, 0),
+            )
+            return _log_lines(container.name, raw, start)
+
+        lines = [line for chunk in self._each(containers, read) for line in chunk]
+        lines.sort(key=lambda line: line.at or datetime.min.replace(tzinfo=UTC))
+        return lines if tail is None else lines[-tail:] if tail > 0 else []
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _docker(self) -> docker.DockerClient:
+        if self._client is None:
+            seconds = max(1, math.ceil(self._timeout))
+            with self._translate():
+                if self._host is None:
+                    self._client = docker.DockerClient.from_env(timeout=seconds)
+                else:
+                    self._client = docker.DockerClient(base_url=self._host, timeout=seconds)
+        return self._client
+
+    def _inspect(self, container_id: str) -> ContainerInfo:
+        return _info(self._docker().api.inspect_container(container_id))
+
+    def _stats(self, container: ContainerInfo) -> dict[str, Any]:
+        stats: dict[str, Any] = self._docker().api.stats(container.id, stream=False, one_shot=True)
+        stats["id"] = container.id
+        return stats
+
+    def _each(self, items: Sequence[_T], call: Callable[[_T], _R]) -> list[_R]:
+        """``call`` on each item concurrently, in order, dropping items whose container is gone."""
+
+        def guarded(item: _T) -> tuple[_R] | None:
+            with self._translate():
+                try:
+                    return (call(item),)
+                except docker.errors.NotFound:
+                    return None
+
+        if not items:
+            return []
+        self._docker()  # connect once here, not racing in every worker
+        with ThreadPoolExecutor(max_workers=min(len(items), _MAX_WORKERS)) as pool:
+            return [result[0] for result in pool.map(guarded, items) if result is not None]
+
+    @contextmanager
+    def _translate(self) -> Iterator[None]:
+        try:
+            yield
+        except docker.errors.APIError as exc:
+            raise DependencyError(_NAME, one_line(exc.explanation or str(exc))) from exc
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise self._unreachable(exc) from exc
+        except docker.errors.DockerException as exc:
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+                raise self._unreachable(cause) from exc
+            raise DependencyError(_NAME, one_line(str(exc))) from exc
+
+    def _unreachable(self, exc: requests.exceptions.RequestException) -> UnreachableError:
+        where = redact(self._host or "the default engine socket")
+        if isinstance(exc, requests.exceptions.Timeout):
+            return UnreachableError(_NAME, f"no answer from {where} within {self._timeout:g} s")
+        found = _ERRNO.search(str(exc))
+        reason = found[0].strip() if found else one_line(str(exc), limit=120)
+        return UnreachableError(_NAME, f"cannot reach {where}: {reason}")
+
+
+def _info(raw: Mapping[str, Any]) -> ContainerInfo:
+    try:
+        state = raw["State"]
+        labels = raw["Config"].get("Labels") or {}
+        status = str(state["Status"])
+        number = labels.get(NUMBER_LABEL, "")
+        return ContainerInfo(
+            id=str(raw["Id"]),
+            name=str(raw["Name"]).lstrip("/"),
+            service=str(labels.get(SERVICE_LABEL, "")),
+            number=int(number) if str(number).isdigit() else None,
+            state=status,
+            health=str(state["Health"]["Status"]) if state.get("Health") else None,
+            restart_count=int(raw.get("RestartCount", 0)),
+            started_at=parse_timestamp(str(state.get("StartedAt", ""))),
+            exit_code=None
+            if status in ("running", "paused", "created")
+            else int(state["ExitCode"]),
+            image=str(raw["Config"].get("Image") or raw.get("Image", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(
+            f"{_NAME}: unexpected container inspect data: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _usage(
+    container: ContainerInfo, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> ContainerUsage | None:
+    """The docker CLI's arithmetic; None unless the container ran at both samples."""
+    cpu0, cpu1 = before.get("cpu_stats") or {}, after.get("cpu_stats") or {}
+    memory = after.get("memory_stats") or {}
+    if not (cpu0.get("system_cpu_usage") and cpu1.get("system_cpu_usage") and "usage" in memory):
+        return None
+    try:
+        used = cpu1["cpu_usage"]["total_usage"] - cpu0["cpu_usage"]["total_usage"]
+        elapsed = cpu1["system_cpu_usage"] - cpu0["system_cpu_usage"]
+        cpus = cpu1.get("online_cpus") or len(cpu1["cpu_usage"].get("percpu_usage") or ()) or 1
+        usage = int(memory["usage"])
+        stats = memory.get("stats") or {}
+        # Page cache the kernel can drop is not the container's: cgroup v1 key, then v2.
+        cache = int(stats.get("total_inactive_file", stats.get("inactive_file", 0)))
+        limit = int(memory.get("limit", 0))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{_NAME}: unexpected stats data: {type(exc).__name__}: {exc}") from exc
+    return ContainerUsage(
+        name=container.name,
+        service=container.service,
+        cpu_percent=100.0 * used / elapsed * cpus if used > 0 and elapsed > 0 else 0.0,
+        memory_bytes=usage - cache if cache < usage else usage,
+        memory_limit_bytes=limit,
+    )
+
+
+def _log_lines(container: str, raw: bytes, start: float) -> list[LogLine]:
+    lines = []
+    for row in raw.decode("utf-8", "replace").splitlines():
+        stamp, _, text = row.partition(" ")
+        at = parse_timestamp(stamp)
+        if at is None:
+            lines.append(LogLine(container, None, row.rstrip("\r")))
+        elif at.timestamp() >= start:
+            lines.append(LogLine(container, at, text.rstrip("\r")))
+    return lines
+
+
+def _engine_time(seconds: float) -> str:
+    """The engine's ``seconds.nanoseconds`` form, which keeps sub-second precision."""
+    whole = math.floor(seconds)
+    return f"{whole}.{min(round((seconds - whole) * 1e9), 999_999_999):09d}"
+
+
+def _json_stream(text: str) -> Iterator[dict[str, Any]]:
+    """The objects of a stream of concatenated JSON documents (the events API's body)."""
+    decoder = json.JSONDecoder()
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        try:
+            item, position = decoder.raw_decode(text, position)
+        except ValueError as exc:
+            raise DataError(f"{_NAME}: malformed events stream: {exc}") from exc
+        if isinstance(item, dict):
+            yield item
+        while position < len(text) and text[position].isspace():
+            position += 1
