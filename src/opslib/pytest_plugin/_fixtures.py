@@ -1,0 +1,153 @@
+"""Session-scoped, lazily created fixtures for settings and adapters, and ``ops_verdict``.
+
+Each dependency fixture probes its dependency once: when the probe fails, pytest keeps the
+error of the session fixture and raises it again for every check that asks, so the probe is
+not repeated, and the report hook turns it into one UNKNOWN line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
+
+import pytest
+
+from opslib.errors import ConfigError, DependencyError
+from opslib.pytest_plugin._state import RESULT_KEY, VERDICT_FAILED_KEY, run_state
+from opslib.redact import redact
+from opslib.results import CheckResult
+
+if TYPE_CHECKING:
+    from opslib.adapters import Database, MetricsEndpoint, Platform, Prometheus
+    from opslib.config import Settings
+
+__all__ = [
+    "Verdict",
+    "ops_db",
+    "ops_metrics",
+    "ops_platform",
+    "ops_prometheus",
+    "ops_settings",
+    "ops_verdict",
+]
+
+
+class Verdict(Protocol):
+    """``ops_verdict``: record a check's result; fail the test when its severity fails the run."""
+
+    def __call__(self, result: CheckResult) -> None: ...
+
+
+@pytest.fixture(scope="session")
+def ops_settings(pytestconfig: pytest.Config) -> Settings:
+    """The opslib settings (``--ops-config``, else ``$OPSLIB_CONFIG``, else ``./opslib.toml``).
+
+    Bad configuration ends the whole run with exit status 2 and one line per bad field.
+    """
+    from opslib.config import load_settings
+
+    state = run_state(pytestconfig)
+    try:
+        settings = load_settings(state.config_file)
+    except ConfigError as exc:
+        # The terminal summary lists the problems, one line each; the exit line points there.
+        state.config_error = state.clean(str(exc))
+        state.config_problems = tuple(state.clean(p) for p in exc.problems)
+        count = len(exc.problems)
+        pytest.exit(
+            state.clean(f"opslib: {exc} ({count} problem{'s' * (count != 1)} listed above)"),
+            returncode=exc.exit_code,
+        )
+    if settings.database_dsn is not None:
+        state.secrets.append(settings.database_dsn.get_secret_value())
+    return settings
+
+
+@pytest.fixture(scope="session")
+def ops_db(ops_settings: Settings) -> Iterator[Database]:
+    """The platform database, probed once; UNKNOWN for its checks when unreachable or unset."""
+    from opslib.adapters import Database
+
+    if ops_settings.database_dsn is None:
+        raise DependencyError(
+            "postgresql", "no database configured (set database_dsn or OPSLIB_DATABASE_DSN)"
+        )
+    timeouts = ops_settings.timeouts
+    with Database(
+        ops_settings.database_dsn.get_secret_value(),
+        connect_timeout=timeouts.connect,
+        statement_timeout=timeouts.statement,
+    ) as database:
+        database.probe()
+        yield database
+
+
+@pytest.fixture(scope="session")
+def ops_prometheus(ops_settings: Settings) -> Iterator[Prometheus]:
+    """The Prometheus server, probed once."""
+    from opslib.adapters import Prometheus
+
+    url = ops_settings.prometheus_url
+    with Prometheus(url, timeout=ops_settings.timeouts.http) as prometheus:
+        _probe(prometheus.probe, url)
+        yield prometheus
+
+
+@pytest.fixture(scope="session")
+def ops_metrics(ops_settings: Settings) -> list[MetricsEndpoint]:
+    """One endpoint per ``metrics_urls``, each probed once; any unreachable one fails them all."""
+    from opslib.adapters import MetricsEndpoint
+
+    endpoints = [
+        MetricsEndpoint(url, timeout=ops_settings.timeouts.http)
+        for url in ops_settings.metrics_urls
+    ]
+    for endpoint, url in zip(endpoints, ops_settings.metrics_urls, strict=True):
+        # MetricsEndpoint has no probe(): one scrape shows it answers with metrics.
+        _probe(endpoint.scrape, url)
+    return endpoints
+
+
+@pytest.fixture(scope="session")
+def ops_platform(ops_settings: Settings) -> Iterator[Platform]:
+    """The compose project on the Docker engine, probed once."""
+    from opslib.adapters import Platform
+
+    with Platform(
+        ops_settings.compose_project,
+        docker_host=ops_settings.docker_host,
+        timeout=ops_settings.timeouts.docker,
+    ) as platform:
+        _probe(platform.probe, ops_settings.docker_host or "the default Docker engine")
+        yield platform
+
+
+def _probe(probe: Callable[[], object], target: str) -> None:
+    """Run ``probe``; a failure that does not say what it tried to reach gets ``target`` added."""
+    try:
+        probe()
+    except DependencyError as exc:
+        shown = redact(target)
+        if shown in exc.reason:
+            raise
+        raise type(exc)(exc.dependency, f"{shown}: {exc.reason}") from exc
+
+
+@pytest.fixture
+def ops_verdict(request: pytest.FixtureRequest) -> Verdict:
+    """Call with the check's :class:`CheckResult`; fails the test when its severity fails the run.
+
+    CRITICAL and UNKNOWN always fail; WARNING only with ``--ops-fail-on=warning`` (and is shown
+    as WARNING in every report either way).
+    """
+    item = request.node
+    state = run_state(request.config)
+
+    def verdict(result: CheckResult) -> None:
+        __tracebackhide__ = True
+        item.stash[RESULT_KEY] = result
+        if state.fails(result.severity):
+            item.stash[VERDICT_FAILED_KEY] = True
+            pytest.fail(state.clean(result.message()), pytrace=False)
+
+    return verdict
