@@ -60,6 +60,12 @@ def restart_trend(
     """No container restarted more than the threshold within the last hour."""
     now = now or datetime.now(UTC)
     containers = platform.containers()
+    if not containers:
+        return CheckResult.unknown(
+            SOP,
+            "container restart counts are not climbing",
+            f"no containers in compose project {settings.compose_project!r}",
+        )
     restarts = platform.restarts_since(now - timedelta(hours=1))
     threshold = settings.threshold("health.restarts_per_hour")
     measurements = tuple(
