@@ -6,6 +6,7 @@ Containers belong to the project by the compose labels, so no compose CLI is nee
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -14,15 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import docker
 import docker.errors
 import requests
+from docker.utils import kwargs_from_env, parse_host
 
+from opslib.adapters import _cgroup
 from opslib.adapters._http import one_line
 from opslib.adapters._time import parse_timestamp, unix_seconds
-from opslib.errors import DataError, DependencyError, UnreachableError
+from opslib.errors import ConfigError, DataError, DependencyError, UnreachableError
 from opslib.redact import redact
 
 __all__ = ["ContainerInfo", "ContainerUsage", "LogLine", "Platform"]
@@ -33,6 +36,7 @@ NUMBER_LABEL = "com.docker.compose.container-number"
 _NAME = "docker"
 _MAX_WORKERS = 8
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
+_log = logging.getLogger("opslib.adapters")
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -122,27 +126,39 @@ class Platform:
         return grouped
 
     def usage(
-        self, containers: Sequence[ContainerInfo] | None = None, *, sample_seconds: float = 0.5
+        self,
+        containers: Sequence[ContainerInfo] | None = None,
+        *,
+        sample_seconds: float = 0.5,
+        source: Literal["auto", "cgroup", "engine"] = "auto",
     ) -> list[ContainerUsage]:
         """CPU and memory of the running ``containers`` (default: all of the project's).
 
-        Two one-shot stats samples of every container, taken concurrently ``sample_seconds``
-        apart; CPU % comes from the difference, so the call takes about ``sample_seconds``.
-        Engines that serve one-shot stats from their 1-second collection cycle (20.10 to at
-        least 23) answer each sample at the next cycle, so there it takes 1 to 2 s, still
-        independent of the number of containers. Containers that stop or vanish meanwhile are
-        left out.
+        Two samples of every container ``sample_seconds`` apart; CPU % comes from the
+        difference. ``source="cgroup"`` reads the containers' cgroup files on this host, so
+        the call takes ``sample_seconds``; it needs an engine reached over a unix socket.
+        ``source="engine"`` asks the Engine API for one-shot stats of all containers
+        concurrently; engines that serve them from their 1-second collection cycle (20.10 to
+        at least 23) answer each sample at the next cycle, so there it takes 1 to 2 s.
+        ``"auto"`` reads the cgroup files when the engine is local and every container's
+        cgroup is found, and asks the engine otherwise. Containers that stop or vanish
+        meanwhile are left out.
         """
+        if source not in ("auto", "cgroup", "engine"):
+            raise ValueError(f"source must be 'auto', 'cgroup' or 'engine', not {source!r}")
+        if source == "cgroup" and not self._engine_is_local():
+            raise ConfigError(
+                f"{_NAME}: usage source 'cgroup' reads this host's cgroup files, but the engine "
+                f"at {redact(self._engine_address() or '')} is not on a local unix socket; "
+                "use source 'auto' or 'engine'"
+            )
         chosen = [c for c in (self.containers() if containers is None else containers) if c.running]
         if not chosen:
             return []
-        first = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
-        time.sleep(max(sample_seconds, 0.0))
-        second = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
-        measured = (
-            _usage(c, first[c.id], second[c.id]) for c in chosen if c.id in first and c.id in second
-        )
-        return [usage for usage in measured if usage is not None]
+        cgroups = self._cgroups(chosen, required=source == "cgroup") if source != "engine" else None
+        if cgroups is not None:
+            return self._cgroup_usage(chosen, cgroups, sample_seconds)
+        return self._engine_usage(chosen, sample_seconds)
 
     def restarts_since(self, since: datetime) -> dict[str, int]:
         """Container name -> number of times it died since ``since`` (engine ``die`` events).
@@ -223,6 +239,59 @@ class Platform:
                 else:
                     self._client = docker.DockerClient(base_url=self._host, timeout=seconds)
         return self._client
+
+    def _engine_address(self) -> str | None:
+        """The configured engine address; None for the default socket (as ``from_env`` reads it)."""
+        return self._host if self._host is not None else kwargs_from_env().get("base_url")
+
+    def _engine_is_local(self) -> bool:
+        with self._translate():
+            return str(parse_host(self._engine_address())).startswith("http+unix://")
+
+    def _cgroups(
+        self, chosen: Sequence[ContainerInfo], *, required: bool
+    ) -> dict[str, _cgroup.Cgroup] | None:
+        """The containers' cgroups on this host, or None (engine stats then) unless ``required``."""
+        if not self._engine_is_local():
+            address = redact(self._engine_address() or "")
+            _log.debug("usage: engine at %s is not local: engine stats", address)
+            return None
+        found = _cgroup.find(c.id for c in chosen)
+        missing = sorted(c.name for c in chosen if c.id not in found)
+        if not missing:
+            return found
+        where = f"no cgroup under {_cgroup.ROOT} for {', '.join(missing)}"
+        if required:
+            raise DependencyError(_cgroup.NAME, where)
+        _log.debug("usage: %s: engine stats for all %d containers", where, len(chosen))
+        return None
+
+    def _cgroup_usage(
+        self,
+        chosen: Sequence[ContainerInfo],
+        cgroups: Mapping[str, _cgroup.Cgroup],
+        sample_seconds: float,
+    ) -> list[ContainerUsage]:
+        version = next(iter(cgroups.values())).version
+        _log.debug("usage: cgroup v%d files of %d containers", version, len(chosen))
+        measured = _cgroup.sample(cgroups, sample_seconds)
+        return [
+            ContainerUsage(c.name, c.service, u.cpu_percent, u.memory_bytes, u.memory_limit_bytes)
+            for c in chosen
+            if (u := measured.get(c.id)) is not None
+        ]
+
+    def _engine_usage(
+        self, chosen: Sequence[ContainerInfo], sample_seconds: float
+    ) -> list[ContainerUsage]:
+        _log.debug("usage: engine stats of %d containers", len(chosen))
+        first = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
+        time.sleep(max(sample_seconds, 0.0))
+        second = {stats["id"]: stats for stats in self._each(chosen, self._stats)}
+        measured = (
+            _usage(c, first[c.id], second[c.id]) for c in chosen if c.id in first and c.id in second
+        )
+        return [usage for usage in measured if usage is not None]
 
     def _inspect(self, container_id: str) -> ContainerInfo:
         return _info(self._docker().api.inspect_container(container_id))
