@@ -147,7 +147,7 @@ def test_usage_tells_busy_from_idle_and_measures_memory_against_the_limit(
         )
         chosen = [c for c in platform.containers() if c.running]
         started = time.monotonic()
-        usage = {u.name: u for u in platform.usage(chosen, sample_seconds=0.5)}
+        usage = {u.name: u for u in platform.usage(chosen, sample_seconds=0.5, source="engine")}
         elapsed = time.monotonic() - started
     finally:
         containers.remove(busy_name)
@@ -162,9 +162,10 @@ def test_usage_tells_busy_from_idle_and_measures_memory_against_the_limit(
     assert 37 < held.memory_percent < 100
     assert idle.memory_limit_bytes > 64 * MIB  # no limit: the engine reports host memory
     assert idle.memory_bytes < held.memory_bytes
-    # Concurrent: one sampling interval for all of them. This engine (20.10) answers one-shot
-    # stats at its 1 s collection cycle, so the call takes 1 to 2 s here; one container after
-    # another would take about two cycles per container (7 s or more for these four).
+    # The engine path is concurrent: one sampling interval for all of them (test_cgroup.py
+    # tests the cgroup path). This engine (20.10) answers one-shot stats at its 1 s collection
+    # cycle, so the call takes 1 to 2 s here; one container after another would take about two
+    # cycles per container (7 s or more for these four).
     assert 0.5 <= elapsed < 3.5, f"usage() of {len(chosen)} containers took {elapsed:.2f} s"
 
 
