@@ -5,8 +5,10 @@ Usage::
     /work/.venv/bin/python bench/bench_stats.py [--containers 5] [--rounds 5] [--sample-seconds 0.5]
 
 Starts N idle containers labelled as a throwaway compose project (lab image, host networking,
-nothing pulled), times both ways of reading their CPU and memory, alternating, ``--rounds``
-times each, prints both medians and the ratio, and removes the containers again.
+nothing pulled) and times, alternating, ``--rounds`` times each: ``docker stats --no-stream``,
+``usage()`` through the Engine API, ``usage()`` from the cgroup files (both given the container
+list), and ``usage()`` from the cgroup files listing the project's containers itself. Prints
+the medians side by side with their ratio to ``docker stats``, and removes the containers again.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
@@ -78,25 +81,45 @@ def main(argv: list[str] | None = None) -> int:
             if len(running) != args.containers:
                 print(f"only {len(running)} of {args.containers} containers are running")
                 return 1
-            cli, ours = [], []
-            for _ in range(args.rounds):
-                started = time.perf_counter()
+            seconds = args.sample_seconds
+
+            def cli() -> int:
                 subprocess.run(
                     ["docker", "stats", "--no-stream", *names], capture_output=True, check=True
                 )
-                cli.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                usage = platform.usage(running, sample_seconds=args.sample_seconds)
-                ours.append(time.perf_counter() - started)
-                if len(usage) != args.containers:
-                    print(f"usage() measured {len(usage)} of {args.containers} containers")
-                    return 1
-        cli_median, ours_median = statistics.median(cli), statistics.median(ours)
+                return len(names)
+
+            ways: dict[str, Callable[[], int]] = {
+                "docker stats --no-stream": cli,
+                "usage(containers, source='engine')": lambda: len(
+                    platform.usage(running, sample_seconds=seconds, source="engine")
+                ),
+                "usage(containers, source='cgroup')": lambda: len(
+                    platform.usage(running, sample_seconds=seconds, source="cgroup")
+                ),
+                "usage() listing them, auto (cgroup)": lambda: len(
+                    platform.usage(sample_seconds=seconds)
+                ),
+            }
+            timings: dict[str, list[float]] = {way: [] for way in ways}
+            for _ in range(args.rounds):
+                for way, call in ways.items():
+                    started = time.perf_counter()
+                    measured = call()
+                    timings[way].append(time.perf_counter() - started)
+                    if measured != args.containers:
+                        print(f"{way}: measured {measured} of {args.containers} containers")
+                        return 1
+        medians = {way: statistics.median(seconds) for way, seconds in timings.items()}
         engine = client.version()["Version"]
-        print(f"engine {engine}, {args.containers} containers, {args.rounds} rounds each")
-        print(f"docker stats --no-stream  median {cli_median:.3f} s  ({_list(cli)})")
-        print(f"Platform.usage()          median {ours_median:.3f} s  ({_list(ours)})")
-        print(f"ratio usage/cli           {ours_median / cli_median:.2f}x")
+        print(
+            f"engine {engine}, {args.containers} containers, {args.rounds} rounds each, "
+            f"sample_seconds {args.sample_seconds:g}"
+        )
+        cli_median = medians["docker stats --no-stream"]
+        for way, median in medians.items():
+            ratio = median / cli_median
+            print(f"{way:<38} median {median:.3f} s  {ratio:.2f}x  ({_list(timings[way])})")
     finally:
         _remove(client, project)
         client.close()
