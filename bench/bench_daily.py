@@ -75,9 +75,9 @@ def _measure(lab: Lab, rounds: int, state: Path) -> int:
     reports = state / "reports"
     reports.mkdir()
     pytest_argv = [
-        sys.executable, "-m", "pytest", str(ROOT / "checks" / "daily"), "-q", "-p", "no:cacheprovider",
-        "--html", str(reports / "daily.html"), "--self-contained-html",
-        "--junitxml", str(reports / "daily.xml"),
+        sys.executable, "-m", "pytest", str(ROOT / "checks" / "daily"), "-q",
+        "-p", "no:cacheprovider", "--html", str(reports / "daily.html"),
+        "--self-contained-html", "--junitxml", str(reports / "daily.xml"),
     ]  # fmt: skip
     query = f"{settings.prometheus_url}/api/v1/query?query=rate(scraper_errors_total[1h])"
 
