@@ -1,0 +1,266 @@
+"""The faults the lab can inject, each visible within seconds and undone by ``heal``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from opslib.adapters import Database
+from opslib.errors import LabError
+from opslib.lab._catalog import HEADROOM
+from opslib.lab._control import Control, ControlFile, FaultRecord, healthy_domain
+from opslib.lab._seed import refill_history
+from opslib.lab._settings import LabSettings
+
+__all__ = ["FAULTS", "FaultHost", "heal_fault", "inject_fault", "normalise_target"]
+
+FAULTS: tuple[str, ...] = (
+    "scraper-stopped",
+    "error-burst",
+    "low-confidence",
+    "missing-prices",
+    "queue-backlog",
+    "stale-data",
+)
+MISSING_SHARE = 0.7
+BACKLOG_SPEED = 0.05
+STALE_HOURS = 2
+_WRITE_SETTLE = 0.7  # > the workers' control re-read interval plus one write
+
+
+class FaultHost(Protocol):
+    """What a fault needs from the lab."""
+
+    @property
+    def settings(self) -> LabSettings: ...
+
+    @property
+    def control(self) -> ControlFile: ...
+
+    def database(self) -> Database: ...
+
+    def stop_worker(self, index: int) -> None: ...
+
+    def start_worker(self, index: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Fault:
+    target: Callable[[LabSettings, str | None], str | None]
+    inject: Callable[[FaultHost, str | None], str]
+    heal: Callable[[FaultHost, FaultRecord], str]
+
+
+def _domain(settings: LabSettings, target: str | None) -> str:
+    names = settings.domain_names
+    if target is None:
+        return names[0]
+    for name in names:
+        if target.lower() in (name, name.split("-")[0], name.removesuffix(".test")):
+            return name
+    raise LabError(f"unknown shop domain {target!r}; the lab has {', '.join(names)}")
+
+
+def _optional_domain(settings: LabSettings, target: str | None) -> str | None:
+    return None if target is None else _domain(settings, target)
+
+
+def _worker(settings: LabSettings, target: str | None) -> str:
+    if target is None:
+        # The last worker: the platform-contract endpoint (the first) stays up.
+        return settings.worker_name(settings.workers)
+    for index in range(1, settings.workers + 1):
+        if target in (str(index), settings.worker_name(index)):
+            return settings.worker_name(index)
+    raise LabError(
+        f"unknown scraper {target!r}; use 1-{settings.workers} or {settings.worker_name(1)} ..."
+    )
+
+
+def _worker_index(settings: LabSettings, name: str) -> int:
+    return int(name.rsplit("-", 1)[1])
+
+
+def _update(host: FaultHost, change: Callable[[Control], None]) -> None:
+    control = host.control.read().model_copy(deep=True)
+    change(control)
+    host.control.write(control)
+
+
+# scraper-stopped
+
+
+def _stop_scraper(host: FaultHost, target: str | None) -> str:
+    assert target is not None
+    host.stop_worker(_worker_index(host.settings, target))
+    return f"scraper-stopped: {target} stopped"
+
+
+def _start_scraper(host: FaultHost, record: FaultRecord) -> str:
+    assert record.target is not None
+    host.start_worker(_worker_index(host.settings, record.target))
+    return f"scraper-stopped: {record.target} running again"
+
+
+# error-burst, low-confidence, missing-prices: the shop
+
+
+def _burst(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        domain = control.domains[str(target)]
+        domain.error_rate, domain.error_status = 1.0, 503
+
+    _update(host, change)
+    return f"error-burst: {target} answers HTTP 503 to every request"
+
+
+def _restore_domain(what: str) -> Callable[[FaultHost, FaultRecord], str]:
+    def heal(host: FaultHost, record: FaultRecord) -> str:
+        index = host.settings.domain_names.index(str(record.target))
+
+        def change(control: Control) -> None:
+            control.domains[str(record.target)] = healthy_domain(index)
+
+        _update(host, change)
+        return f"{what}: {record.target} healthy again"
+
+    return heal
+
+
+def _relayout(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        control.domains[str(target)].layout = "changed"
+
+    _update(host, change)
+    return (
+        f"low-confidence: {target} changed its page layout; extraction falls back to a "
+        "heuristic with confidence 0.4-0.5"
+    )
+
+
+def _drop_prices(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        control.missing_share, control.missing_domain = MISSING_SHARE, target
+
+    _update(host, change)
+    where = target or "every shop"
+    return f"missing-prices: {MISSING_SHARE:.0%} of product pages at {where} show no price"
+
+
+def _restore_prices(host: FaultHost, record: FaultRecord) -> str:
+    def change(control: Control) -> None:
+        control.missing_share, control.missing_domain = 0.0, None
+
+    _update(host, change)
+    return "missing-prices: every product page shows its price again"
+
+
+# queue-backlog: the database and the workers
+
+
+def _backlog(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        control.workers.speed = BACKLOG_SPEED
+
+    _update(host, change)
+    with host.database() as db:
+        due = db.execute(
+            "UPDATE monitored_urls SET next_check_at = now() - random() * interval '10 minutes'"
+            " WHERE active"
+        )
+    rate = host.settings.scrape_rate * HEADROOM * BACKLOG_SPEED
+    return f"queue-backlog: all {due} URLs due at once, workers slowed to {rate:.1f} scrapes/s"
+
+
+def _drain(host: FaultHost, record: FaultRecord) -> str:
+    with host.database() as db:
+        db.execute(
+            "UPDATE monitored_urls SET next_check_at = now() + random() * check_interval"
+            " WHERE active"
+        )
+
+    def change(control: Control) -> None:
+        control.workers.speed = 1.0
+
+    _update(host, change)
+    return "queue-backlog: queue drained, workers at full speed"
+
+
+# stale-data: writes stop and the recent hours vanish
+
+
+def _stale(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        control.workers.writes_paused = True
+
+    _update(host, change)
+    time.sleep(_WRITE_SETTLE)
+    with host.database() as db, db.transaction() as conn:
+        row = conn.execute(
+            "SELECT date_trunc('hour', now()) - make_interval(hours => %s) AS cutoff",
+            (STALE_HOURS,),
+        ).fetchone()
+        assert row is not None
+        cutoff: datetime = row["cutoff"]
+        conn.execute("DELETE FROM price_history WHERE checked_at >= %s", (cutoff,))
+        conn.execute("DELETE FROM scrape_logs WHERE started_at >= %s", (cutoff,))
+        conn.execute(
+            "UPDATE monitored_urls SET last_checked_at = %s - random() * interval '5 minutes'"
+            " WHERE last_checked_at >= %s",
+            (cutoff, cutoff),
+        )
+    return (
+        f"stale-data: workers stopped writing; no rows since {cutoff:%Y-%m-%d %H:%M} "
+        f"({STALE_HOURS}+ hours)"
+    )
+
+
+def _refresh(host: FaultHost, record: FaultRecord) -> str:
+    with host.database() as db:
+        row = db.fetch_one(
+            "SELECT coalesce(max(checked_at), now() - interval '1 hour') AS last, now() AS now"
+            " FROM price_history"
+        )
+        assert row is not None
+        start: datetime = row["last"] + timedelta(seconds=1)
+        refill_history(db, host.settings, start, row["now"])
+
+    def change(control: Control) -> None:
+        control.workers.writes_paused = False
+
+    _update(host, change)
+    return f"stale-data: history since {start:%H:%M} refilled, workers writing again"
+
+
+_FAULTS: dict[str, _Fault] = {
+    "scraper-stopped": _Fault(_worker, _stop_scraper, _start_scraper),
+    "error-burst": _Fault(_domain, _burst, _restore_domain("error-burst")),
+    "low-confidence": _Fault(_domain, _relayout, _restore_domain("low-confidence")),
+    "missing-prices": _Fault(_optional_domain, _drop_prices, _restore_prices),
+    "queue-backlog": _Fault(lambda _s, _t: None, _backlog, _drain),
+    "stale-data": _Fault(lambda _s, _t: None, _stale, _refresh),
+}
+
+
+def _fault(name: str) -> _Fault:
+    try:
+        return _FAULTS[name]
+    except KeyError:
+        raise LabError(f"unknown fault {name!r}; known: {', '.join(FAULTS)}") from None
+
+
+def normalise_target(name: str, settings: LabSettings, target: str | None) -> str | None:
+    """The canonical target of fault ``name`` (a domain, a worker name or None)."""
+    return _fault(name).target(settings, target)
+
+
+def inject_fault(host: FaultHost, name: str, target: str | None) -> str:
+    """Break the lab; ``target`` must be normalised already. Returns the description."""
+    return _fault(name).inject(host, target)
+
+
+def heal_fault(host: FaultHost, record: FaultRecord) -> str:
+    return _fault(record.name).heal(host, record)

@@ -1,0 +1,215 @@
+"""The shop sites: one HTTP server on 127.0.0.1 answering for every ``*-shop.test`` domain.
+
+Routing is by the Host header. Latency, error rate and page layout of each domain come from the
+lab's control file, so faults change what the scrapers see within a fraction of a second.
+Run as ``python -m opslib.lab._shop --state-dir DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import random
+import re
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+from opslib.lab._catalog import Product, catalog
+from opslib.lab._control import Control, ControlFile, Layout
+from opslib.lab._paths import LabPaths, load_recorded
+from opslib.lab._settings import LabSettings
+
+__all__ = ["ShopServer", "main", "page_layout", "render_product"]
+
+_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "PLN": "zł", "SEK": "kr"}
+_ERROR_MIX = (500, 502, 503, 503, 429)
+_PRODUCT_PATH = re.compile(r"^/product/(\d+)/?$")
+
+
+def _money(amount: float, currency: str, style: str = "eu") -> str:
+    symbol = _SYMBOLS.get(currency, currency)
+    if style == "code":
+        return f"{currency} {amount:.2f}"
+    if currency in ("GBP", "USD"):
+        return f"{symbol}{amount:,.2f}"
+    return f"{amount:,.2f}".replace(",", " ").replace(".", ",") + f" {symbol}"
+
+
+def page_layout(product: Product, control: Control) -> Layout:
+    """The layout the shop serves for ``product`` under ``control``."""
+    if product.out_of_stock:
+        return "noprice"
+    # A stable pseudo-random subset of pages, the same on every request.
+    hidden = (product.n * 2654435761 % 1000) / 1000 < control.missing_share
+    if hidden and control.missing_domain in (None, product.domain):
+        return "noprice"
+    domain = control.domains.get(product.domain)
+    return domain.layout if domain else "standard"
+
+
+def render_product(product: Product, layout: Layout, epoch: float) -> str:
+    """The product page; the standard layout has five variants, as real shop templates do."""
+    price = product.price_at(epoch)
+    name = html.escape(product.name)
+    shop = product.domain.split("-")[0].title()
+    if layout == "noprice":
+        offer = '<p class="availability">Currently unavailable. <a href="/notify">Notify me</a></p>'
+    elif layout == "changed":
+        symbol = _SYMBOLS.get(product.currency, product.currency)
+        offer = f'<div class="pdp-amount"><b>{symbol} {price:.2f}</b></div>'
+        if product.n % 2:
+            offer += f'<p class="shipping">Shipping from {symbol} {4.95:.2f}</p>'
+        if product.n % 3 == 0:
+            offer += f'<p class="was">Was <s>{symbol} {price * 1.2:.2f}</s></p>'
+    else:
+        offer = _standard_offer(product, price)
+    return (
+        "<!doctype html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{name} | {shop} Shop</title></head>\n'
+        f'<body><header><a href="/">{shop} Shop</a></header>\n'
+        '<main><div class="product" itemscope itemtype="https://schema.org/Product">\n'
+        f'<h1 itemprop="name">{name}</h1>\n'
+        f'<p class="sku">SKU {product.n:06d}</p>\n'
+        f'<div class="offer" itemprop="offers" itemscope itemtype="https://schema.org/Offer">\n'
+        f"{offer}\n</div></div></main>\n"
+        "<footer>Prices include VAT.</footer></body></html>\n"
+    )
+
+
+def _standard_offer(product: Product, price: float) -> str:
+    text = _money(price, product.currency)
+    content = f"{price:.2f}"
+    currency_meta = f'<meta itemprop="priceCurrency" content="{product.currency}">'
+    microdata = f'<span class="price" itemprop="price" content="{content}">'
+    match product.variant:
+        case 0:
+            return f"{microdata}{text}</span>{currency_meta}"
+        case 1:
+            return f"{microdata}{text}</span>"
+        case 2:
+            return f"{microdata}{_money(price, product.currency, 'code')}</span>{currency_meta}"
+        case 3:
+            return f'<span class="price">{text}</span>'
+        case _:
+            was = _money(price * 1.15, product.currency)
+            return f'{microdata}{text}</span>{currency_meta}<span class="was"><s>{was}</s></span>'
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ShopServer
+    server_version = "lab-shop/1.0"
+    sys_version = ""
+    error_content_type = "text/plain; charset=utf-8"
+    error_message_format = "%(code)d %(message)s\n"
+    _random: ClassVar[random.Random] = random.Random()  # noqa: S311 - simulation, not security
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the scrapers log what matters."""
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        host = (self.headers.get("Host") or "").split(":", 1)[0].lower()
+        if path == "/judge":
+            self._judge()
+        elif path == "/health":
+            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+        elif host not in self.server.products:
+            self._send(404, b"unknown shop\n", "text/plain; charset=utf-8")
+        else:
+            self._shop(host, path)
+
+    def _shop(self, host: str, path: str) -> None:
+        control = self.server.control.read()
+        domain = control.domains.get(host)
+        if domain is not None:
+            jitter = self._random.uniform(0.6, 1.4) * (8 if self._random.random() < 0.01 else 1)
+            time.sleep(domain.latency_ms * jitter / 1000)
+        if self.client_address[0] in self.server.banned(control):
+            self._send(403, b"Access denied\n", "text/plain; charset=utf-8")
+            return
+        if domain is not None and self._random.random() < domain.error_rate:
+            status = domain.error_status or self._random.choice(_ERROR_MIX)
+            self._send(status, f"{status} error\n".encode(), "text/plain; charset=utf-8")
+            return
+        if path in ("", "/"):
+            links = "".join(
+                f'<li><a href="/product/{p.n}">{html.escape(p.name)}</a></li>'
+                for p in self.server.products[host].values()
+            )
+            self._send(200, f"<html><body><ul>{links}</ul></body></html>".encode(), "text/html")
+            return
+        match = _PRODUCT_PATH.match(path)
+        product = self.server.products[host].get(int(match[1])) if match else None
+        if product is None:
+            self._send(404, b"no such product\n", "text/plain; charset=utf-8")
+            return
+        page = render_product(product, page_layout(product, control), time.time())
+        self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def _judge(self) -> None:
+        body = {
+            "client_ip": self.client_address[0],
+            "headers": dict(self.headers.items()),
+        }
+        self._send(200, json.dumps(body).encode(), "application/json")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        if status == 429:
+            self.send_header("Retry-After", "30")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ShopServer(ThreadingHTTPServer):
+    """Every shop domain of the lab on one port."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, settings: LabSettings, control: ControlFile) -> None:
+        self.products: dict[str, dict[int, Product]] = {}
+        for product in catalog(settings):
+            self.products.setdefault(product.domain, {})[product.n] = product
+        self.control = control
+        self._proxy_sources = {
+            label: settings.proxy_source_ip(i) for i, (label, _c, _p) in enumerate(settings.proxies)
+        }
+        super().__init__(("127.0.0.1", settings.shop_port), _Handler)
+
+    def banned(self, control: Control) -> set[str]:
+        """Client addresses the shops refuse: banned exit IPs and proxies marked banned."""
+        found = set(control.banned_sources)
+        for label, proxy in control.proxies.items():
+            if proxy.mode == "banned" and label in self._proxy_sources:
+                found.add(self._proxy_sources[label])
+        return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opslib-lab-shop")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    settings = load_recorded(args.state_dir)
+    control = ControlFile(LabPaths(args.state_dir).control)
+    server = ShopServer(settings, control)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"shop: {len(server.products)} domains on 127.0.0.1:{settings.shop_port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.5)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

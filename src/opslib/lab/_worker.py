@@ -1,0 +1,321 @@
+"""A scraper worker of the lab: claims due URLs, fetches them through the proxies, extracts the
+price, writes ``price_history`` and ``scrape_logs`` and serves ``/metrics``.
+
+Run as ``python -m opslib.lab._worker --state-dir DIR --index N`` (a container's command, or a
+local process). The database DSN comes from the lab's ``opslib.toml``, nothing from argv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+from opslib.adapters import Database
+from opslib.config import load_settings
+from opslib.errors import OpsError
+from opslib.lab._catalog import HEADROOM
+from opslib.lab._control import ControlFile
+from opslib.lab._extract import extract_price
+from opslib.lab._paths import LabPaths, load_recorded
+from opslib.lab._settings import LabSettings
+
+__all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
+
+_log = logging.getLogger("scraper")
+
+ERROR_KINDS = ("http_error", "timeout", "proxy_error", "banned")
+_THREADS = 6
+_ATTEMPTS = 2
+_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+_CLAIM = """
+UPDATE monitored_urls m SET next_check_at = now() + m.check_interval
+FROM (SELECT id FROM monitored_urls WHERE active AND next_check_at <= now()
+      ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED) due
+WHERE m.id = due.id
+RETURNING m.id, m.domain, m.url, m.currency
+"""
+_WRITE = """
+WITH log AS (
+    INSERT INTO scrape_logs (url_id, domain, started_at, duration_ms, status_code, proxy,
+                             proxy_country, worker, outcome, error, bytes)
+    VALUES (%(url_id)s, %(domain)s, %(started_at)s, %(duration_ms)s, %(status)s, %(proxy)s,
+            %(country)s, %(worker)s, %(outcome)s, %(error)s, %(bytes)s)
+), price AS (
+    INSERT INTO price_history (url_id, price, currency, extraction_confidence,
+                               extraction_method, checked_at)
+    SELECT %(url_id)s, %(price)s, %(currency)s, %(confidence)s, %(method)s, now()
+    WHERE %(fetched)s
+)
+UPDATE monitored_urls SET last_checked_at = now() WHERE id = %(url_id)s AND %(fetched)s
+"""
+_QUEUE = "SELECT count(*) AS n FROM monitored_urls WHERE active AND next_check_at <= now()"
+
+
+class _Metrics:
+    def __init__(self, domains: list[str]) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        r = self.registry
+        self.requests = Counter("scraper_requests", "Fetch attempts", ["domain"], registry=r)
+        self.errors = Counter(
+            "scraper_errors", "Failed fetch attempts", ["domain", "kind"], registry=r
+        )
+        self.processed = Counter("scraper_processed", "URLs processed", registry=r)
+        self.queue = Gauge("queue_size", "URLs due for a check now", registry=r)
+        self.duration = Histogram(
+            "scraper_request_duration_seconds", "Fetch time", buckets=BUCKETS, registry=r
+        )
+        self.proxy_requests = Counter(
+            "scraper_proxy_requests",
+            "Fetch attempts by proxy",
+            ["proxy", "country", "outcome"],
+            registry=r,
+        )
+        self.extractions = Counter(
+            "scraper_extractions", "Extractions by rule", ["method"], registry=r
+        )
+        for domain in domains:  # every series exists from the start, so rate() sees the first one
+            self.requests.labels(domain)
+            for kind in ERROR_KINDS:
+                self.errors.labels(domain, kind)
+
+
+class _Pacer:
+    """Spaces fetches evenly at ``rate()`` per second, shared by the worker's threads.
+
+    Nothing is reserved ahead: a thread takes the next slot only when it is due, judged by the
+    rate in force now, so a change of speed applies at once.
+    """
+
+    def __init__(self, rate: Callable[[], float]) -> None:
+        self._rate = rate
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Block until a slot is free; False once ``stop`` is set."""
+        while not stop.is_set():
+            with self._lock:
+                now = time.monotonic()
+                due = self._last + 1 / max(self._rate(), 0.01)
+                if now >= due:
+                    self._last = due if now - due < 0.5 else now
+                    return True
+            stop.wait(min(due - now, 0.05))
+        return False
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    outcome: str
+    status: int | None
+    duration_ms: int
+    body: bytes
+    error: str | None
+
+
+class Worker:
+    """One scraper worker; ``run`` blocks until ``stop`` is set."""
+
+    def __init__(self, settings: LabSettings, index: int, dsn: str, control: ControlFile) -> None:
+        self.settings = settings
+        self.index = index
+        self.name = settings.worker_name(index)
+        self._dsn = dsn
+        self._control = control
+        self.metrics = _Metrics(settings.domain_names)
+        share = HEADROOM * settings.scrape_rate / settings.workers
+        self._pacer = _Pacer(lambda: share * self._control.read().workers.speed)
+        self._proxies = settings.proxies
+        self._turn = itertools.count(index * 7)
+        self._turn_lock = threading.Lock()
+        self._clients = {
+            label: httpx.Client(
+                proxy=label,
+                timeout=_TIMEOUT,
+                trust_env=False,
+                headers={"User-Agent": "pricewatch-scraper/1.0"},
+            )
+            for label, _country, _port in self._proxies
+        }
+
+    def run(self, stop: threading.Event) -> None:
+        port = self.settings.metrics_ports[self.index - 1]
+        server, _thread = start_http_server(port, addr="127.0.0.1", registry=self.metrics.registry)
+        _log.info("%s: metrics on 127.0.0.1:%d", self.name, port)
+        threads = [threading.Thread(target=self._queue_loop, args=(stop,), daemon=True)]
+        threads += [
+            threading.Thread(target=self._fetch_loop, args=(stop,), daemon=True)
+            for _ in range(_THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        last = time.monotonic()
+        while not stop.wait(1.0):
+            if time.monotonic() - last >= 60:
+                last = time.monotonic()
+                registry = self.metrics.registry
+                _log.info(
+                    "%s: processed %s, queue %s",
+                    self.name,
+                    registry.get_sample_value("scraper_processed_total"),
+                    registry.get_sample_value("queue_size"),
+                )
+        for thread in threads:
+            thread.join(timeout=6)
+        server.shutdown()
+        for client in self._clients.values():
+            client.close()
+
+    def _next_proxy(self) -> tuple[str, str, int]:
+        with self._turn_lock:
+            return self._proxies[next(self._turn) % len(self._proxies)]
+
+    def _queue_loop(self, stop: threading.Event) -> None:
+        with Database(self._dsn, statement_timeout=5, application_name=self.name) as db:
+            while not stop.wait(1.0):
+                try:
+                    row = db.fetch_one(_QUEUE)
+                except OpsError as exc:
+                    _log.warning("%s: queue size unknown: %s", self.name, exc)
+                    continue
+                self.metrics.queue.set(row["n"] if row else 0)
+
+    def _fetch_loop(self, stop: threading.Event) -> None:
+        with Database(self._dsn, statement_timeout=5, application_name=self.name) as db:
+            while self._pacer.wait(stop):
+                try:
+                    claimed = db.fetch_one(_CLAIM)
+                except OpsError as exc:
+                    _log.warning("%s: cannot claim work: %s", self.name, exc)
+                    stop.wait(1.0)
+                    continue
+                if claimed is None:
+                    stop.wait(0.2)
+                    continue
+                try:
+                    self._process(db, claimed)
+                except OpsError as exc:
+                    _log.error("%s: cannot write results of %s: %s", self.name, claimed["url"], exc)
+
+    def _process(self, db: Database, url: dict[str, Any]) -> None:
+        for attempt in range(1, _ATTEMPTS + 1):
+            label, country, _port = self._next_proxy()
+            started = datetime.now(UTC)
+            result = self._fetch(label, url["url"])
+            domain = url["domain"]
+            self.metrics.requests.labels(domain).inc()
+            self.metrics.duration.observe(result.duration_ms / 1000)
+            self.metrics.proxy_requests.labels(label, country, result.outcome).inc()
+            fetched = result.outcome == "ok"
+            extraction = extract_price(result.body, url["currency"]) if fetched else None
+            if not fetched:
+                self.metrics.errors.labels(domain, result.outcome).inc()
+                _log.error(
+                    "%s: fetch failed url=%s outcome=%s status=%s proxy=%s attempt=%d: %s",
+                    self.name, url["url"], result.outcome, result.status, label, attempt,
+                    result.error,
+                )  # fmt: skip
+            elif extraction is not None:
+                self.metrics.extractions.labels(extraction.method).inc()
+            if not self._control.read().workers.writes_paused:
+                db.execute(
+                    _WRITE,
+                    {
+                        "url_id": url["id"],
+                        "domain": domain,
+                        "started_at": started,
+                        "duration_ms": result.duration_ms,
+                        "status": result.status,
+                        "proxy": label,
+                        "country": country,
+                        "worker": self.name,
+                        "outcome": result.outcome,
+                        "error": result.error,
+                        "bytes": len(result.body) if result.body else None,
+                        "fetched": fetched,
+                        "price": extraction.price if extraction else None,
+                        "currency": url["currency"],
+                        "confidence": extraction.confidence if extraction else None,
+                        "method": extraction.method if extraction else None,
+                    },
+                )
+            if fetched or result.outcome == "banned":
+                break
+        self.metrics.processed.inc()
+
+    def _fetch(self, proxy: str, url: str) -> _Attempt:
+        begin = time.monotonic()
+
+        def took() -> int:
+            return int((time.monotonic() - begin) * 1000)
+
+        try:
+            response = self._clients[proxy].get(url)
+        except httpx.TimeoutException as exc:
+            return _Attempt("timeout", None, took(), b"", type(exc).__name__)
+        except httpx.TransportError as exc:
+            return _Attempt("proxy_error", None, took(), b"", f"{type(exc).__name__}: {exc}"[:200])
+        status = response.status_code
+        if status == 200:
+            return _Attempt("ok", status, took(), response.content, None)
+        if "proxy-status" in response.headers:
+            return _Attempt("proxy_error", status, took(), b"", response.headers["proxy-status"])
+        outcome = "banned" if status == 403 else "http_error"
+        return _Attempt(outcome, status, took(), b"", f"HTTP {status}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="opslib-lab-worker")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--index", type=int, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stdout,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    paths = LabPaths(args.state_dir)
+    settings = load_recorded(args.state_dir)
+    dsn = load_settings(paths.config).database_dsn
+    if dsn is None:
+        _log.error("no database_dsn in %s", paths.config)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    worker = Worker(settings, args.index, dsn.get_secret_value(), ControlFile(paths.control))
+    worker.run(stop)
+    _log.info("%s: stopped", worker.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
