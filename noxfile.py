@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -69,9 +70,9 @@ def daily(session: nox.Session) -> None:
     if not _platform_configured():
         session.log("no platform configured: starting the built-in lab")
         session.run("opslib", "lab", "up")
-        config = session.run("opslib", "lab", "config-path", silent=True)
-        assert isinstance(config, str)
-        env["OPSLIB_CONFIG"] = config.strip()
+        out = session.run("opslib", "lab", "env", "--json", silent=True)
+        assert isinstance(out, str)
+        env["OPSLIB_CONFIG"] = json.loads(out)["OPSLIB_CONFIG"]
     session.run(
         "pytest",
         "checks/daily",

@@ -6,9 +6,7 @@ in CI (``CI`` set) it fails them, so nothing that CI can run is skipped.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -20,24 +18,11 @@ import pytest
 from psycopg import sql
 
 from opslib.adapters import Database
+from opslib.lab import Lab
 from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import migrate
-
-
-def require(condition: bool, why: str) -> None:
-    """Skip (developer machine) or fail (CI) when infrastructure is missing."""
-    __tracebackhide__ = True
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must provide this: {why}", pytrace=False)
-    pytest.skip(why)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.labkit import make_lab_settings, require_lab_infrastructure
+from tests.support import free_port, require
 
 
 @pytest.fixture(scope="session")
@@ -111,3 +96,19 @@ def prometheus_bin() -> str:
     require(found is not None, "prometheus binary not installed (apt-get install prometheus)")
     assert found is not None
     return found
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """A running lab for the whole session (Docker workers when an engine answers)."""
+    require_lab_infrastructure()
+    with Lab(make_lab_settings()) as running:
+        yield running
+
+
+@pytest.fixture
+def healthy_lab(lab: Lab) -> Iterator[Lab]:
+    """The session lab, with every fault healed after the test."""
+    lab.heal()
+    yield lab
+    lab.heal()

@@ -7,7 +7,7 @@ import pytest
 from opslib.adapters import Database
 from opslib.errors import DataError, DependencyError, UnreachableError
 from opslib.lab._postgres import PostgresCluster
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 def test_probe_and_queries(db: Database) -> None:

@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +27,7 @@ import opslib
 from opslib.adapters import Prometheus
 from opslib.errors import OpsError
 from opslib.lab._image import ensure_image, python_mounts
-from tests.conftest import free_port
+from tests.support import free_port, wait_until
 
 HUGE_BYTES = 21 * 1024 * 1024
 SLOW_SECONDS = 1.0
@@ -35,16 +35,6 @@ TEST_LABEL = "opslib.test.adapters"
 PYTHON = sys.executable
 # The venv installs opslib editable, so its source directory must be visible in containers too.
 _SOURCE = Path(opslib.__file__).resolve().parents[1]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` every 0.1 s; fail the test saying ``what`` did not happen."""
-    __tracebackhide__ = True
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(0.1)
 
 
 # --- a scripted HTTP server -------------------------------------------------------------------

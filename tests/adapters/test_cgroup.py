@@ -14,8 +14,8 @@ import pytest
 
 from opslib.adapters import ContainerInfo, ContainerUsage, Platform, _cgroup
 from opslib.errors import ConfigError, DataError, DependencyError, UnreachableError
-from tests.adapters.conftest import Containers, wait_until
-from tests.conftest import free_port
+from tests.adapters.conftest import Containers
+from tests.support import free_port, wait_until
 
 MIB = 1024 * 1024
 _IDLE = "import time\ntime.sleep(3600)"

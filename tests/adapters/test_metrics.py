@@ -10,7 +10,7 @@ import pytest
 from opslib.adapters import MetricSample, MetricsEndpoint, MetricsSnapshot, scrape_all
 from opslib.errors import DataError, DependencyError, UnreachableError
 from tests.adapters.conftest import SLOW_SECONDS, ScriptedHTTP
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 def test_scrape_parses_prometheus_client_output(scripted_http: ScriptedHTTP) -> None:

@@ -13,8 +13,8 @@ import pytest
 from opslib.adapters import ContainerInfo, Platform
 from opslib.errors import DependencyError, UnreachableError
 from opslib.lab._image import IMAGE
-from tests.adapters.conftest import Containers, ScriptedHTTP, wait_until
-from tests.conftest import free_port
+from tests.adapters.conftest import Containers, ScriptedHTTP
+from tests.support import free_port, wait_until
 
 MIB = 1024 * 1024
 _IDLE = "import time\ntime.sleep(3600)"
@@ -130,10 +130,12 @@ def test_restarts_are_counted_from_die_events(platform: Platform, stack: Stack) 
     [flappy] = platform.containers("flappy")
     assert flappy.restart_count == 2
     assert flappy.exit_code == 1
+    ids = {c.name: c.id for c in platform.containers()}
     deaths = platform.restarts_since(stack.started)
-    assert deaths[stack.names["flappy"]] == 3  # the first run and two restarts
-    assert deaths[stack.names["done"]] == 1
-    assert not {stack.names["web"], stack.names["web2"], stack.names["sick"]} & set(deaths)
+    assert deaths[ids[stack.names["flappy"]]] == 3  # the first run and two restarts
+    assert deaths[ids[stack.names["done"]]] == 1
+    steady = {stack.names["web"], stack.names["web2"], stack.names["sick"]}
+    assert not {ids[n] for n in steady} & set(deaths)
     assert platform.restarts_since(datetime.now(UTC)) == {}
 
 

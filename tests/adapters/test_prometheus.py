@@ -13,8 +13,8 @@ import pytest
 
 from opslib.adapters import Prometheus, RangeSeries, Sample
 from opslib.errors import DataError, DependencyError, UnreachableError
-from tests.adapters.conftest import PrometheusServer, ScriptedHTTP, wait_until
-from tests.conftest import free_port
+from tests.adapters.conftest import PrometheusServer, ScriptedHTTP
+from tests.support import free_port, wait_until
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 
 from opslib.adapters import Database
 from opslib.lab import Lab, lab_thresholds
-from tests.adapters.conftest import wait_until
 from tests.lab.conftest import prom_query, sample
+from tests.support import wait_until
 
 
 def _now(db: Database) -> datetime:

@@ -13,7 +13,7 @@ from opslib.config import load_settings
 from opslib.errors import LabError
 from opslib.lab import FAULTS, Lab, LabSettings, lab_thresholds
 from opslib.lab._containers import STATE_LABEL
-from tests.conftest import require
+from tests.support import require
 
 
 def test_status_shows_every_component_running(lab: Lab) -> None:

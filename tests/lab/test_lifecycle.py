@@ -18,8 +18,8 @@ import docker.errors
 from opslib.lab import Lab, LabSettings, LabStatus
 from opslib.lab._containers import STATE_LABEL
 from opslib.lab._procs import process_alive
-from tests.conftest import require
-from tests.lab.conftest import make_lab_settings, require_lab_infrastructure
+from tests.labkit import make_lab_settings, require_lab_infrastructure
+from tests.support import require
 
 SMALL: dict[str, Any] = {"urls": 40, "domains": 4, "history_days": 1}
 

@@ -7,8 +7,8 @@ import socket
 import httpx
 
 from opslib.lab import Lab
-from tests.adapters.conftest import wait_until
 from tests.lab.conftest import prom_query, sample, scrape
+from tests.support import wait_until
 
 
 def _metrics_url(lab: Lab, index: int = 1) -> str:

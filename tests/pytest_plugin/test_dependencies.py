@@ -11,8 +11,8 @@ import pytest
 
 from opslib.adapters import Database, MetricsEndpoint, Platform, Prometheus
 from opslib.lab._postgres import PostgresCluster
-from tests.conftest import free_port
 from tests.pytest_plugin.conftest import read_html
+from tests.support import free_port
 
 pytest_plugins = ["pytester"]
 

@@ -161,7 +161,10 @@ class Platform:
         return self._engine_usage(chosen, sample_seconds)
 
     def restarts_since(self, since: datetime) -> dict[str, int]:
-        """Container name -> number of times it died since ``since`` (engine ``die`` events).
+        """Container id -> number of times it died since ``since`` (engine ``die`` events).
+
+        Keyed by id, not name: a container removed and recreated under the same name (a redeploy)
+        did not restart.
 
         The engine keeps only its latest few hundred events, so on a busy engine a long window
         can undercount; :attr:`ContainerInfo.restart_count` is the lifetime count.
@@ -192,10 +195,10 @@ class Platform:
         counts: dict[str, int] = {}
         for event in _json_stream(response.text):
             actor = event.get("Actor")
-            attributes = actor.get("Attributes") if isinstance(actor, dict) else None
-            name = attributes.get("name") if isinstance(attributes, dict) else None
-            if name and event.get("Action", event.get("status")) == "die":
-                counts[str(name)] = counts.get(str(name), 0) + 1
+            ident = actor.get("ID") if isinstance(actor, dict) else None
+            ident = ident or event.get("id")
+            if ident and event.get("Action", event.get("status")) == "die":
+                counts[str(ident)] = counts.get(str(ident), 0) + 1
         return counts
 
     def logs(self, service: str, since: datetime, *, tail: int | None = None) -> list[LogLine]:

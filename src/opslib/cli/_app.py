@@ -53,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     _register_optional()
     output = Output()
     try:
-        cli.main(
+        status = cli.main(
             args=list(argv) if argv is not None else None, prog_name="opslib", standalone_mode=False
         )
     except click.exceptions.Exit as exc:
@@ -75,4 +75,5 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     except KeyboardInterrupt:
         output.error("interrupted")
         return 130
-    return 0
+    # With standalone_mode=False click returns the code given to ctx.exit(n) instead of raising.
+    return status if isinstance(status, int) else 0

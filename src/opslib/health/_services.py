@@ -69,7 +69,7 @@ def restart_trend(
     restarts = platform.restarts_since(now - timedelta(hours=1))
     threshold = settings.threshold("health.restarts_per_hour")
     measurements = tuple(
-        Measurement("restarts_per_hour", restarts.get(c.name, 0), threshold, c.name)
+        Measurement("restarts_per_hour", restarts.get(c.id, 0), threshold, c.name)
         for c in containers
     )
     return CheckResult(
@@ -93,7 +93,7 @@ def _container_table(
         uptime = _age(now - c.started_at) if c.running and c.started_at else "-"
         row = [c.name, c.service, c.state, c.health or "-", str(c.restart_count), uptime]
         if restarts is not None:
-            row.append(str(restarts.get(c.name, 0)))
+            row.append(str(restarts.get(c.id, 0)))
         rows.append(tuple(row))
     columns = ["container", "service", "state", "health", "restart count", "uptime"]
     if restarts is not None:

@@ -478,6 +478,11 @@ class Lab:
             f"compose_project = {_toml(settings.project)}",
             'scraper_service = "scraper"',
             'expected_services = ["scraper"]',
+            "# The lab runs time-compressed (a scrape per URL every ~30 s, not hourly), so the",
+            "# windows that judge 'now' are minutes: a fault shows within a minute, not an hour.",
+            'error_window = "1m"',
+            "recent_minutes = 1",
+            "proxy_window_minutes = 10",
         ]
         if runtime.mode == "local":
             lines.append("# workers run as local processes: no containers to find")

@@ -1,0 +1,159 @@
+"""The daily checks against the live lab: green when healthy, red for the matching fault.
+
+Each fault is injected with the lab's own mechanism (what `opslib lab inject` does) and the
+check is polled, within a bounded deadline, until it turns red; the fault is healed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from opslib import health, performance, quality
+from opslib.adapters import Database, Platform, Prometheus, scrape_all
+from opslib.config import Settings, load_settings
+from opslib.lab import Lab
+from opslib.results import CheckResult, Severity
+from tests.pytest_plugin.conftest import read_html
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stack:
+    """The adapters a check needs, pointed at the lab."""
+
+    settings: Settings
+    db: Database
+    prometheus: Prometheus
+    platform: Platform
+
+
+@pytest.fixture(scope="module")
+def stack(lab: Lab) -> Iterator[Stack]:
+    settings = load_settings(lab.config_file)
+    assert settings.database_dsn is not None
+    t = settings.timeouts
+    with (
+        Database(settings.database_dsn.get_secret_value(), connect_timeout=t.connect) as db,
+        Prometheus(settings.prometheus_url, timeout=t.http) as prometheus,
+        Platform(settings.compose_project, timeout=t.docker) as platform,
+    ):
+        yield Stack(settings, db, prometheus, platform)
+
+
+Check = Callable[[Stack], CheckResult]
+
+
+def _queue(s: Stack) -> CheckResult:
+    snapshots = scrape_all(s.settings.metrics_urls, timeout=s.settings.timeouts.http)
+    return performance.queue_size(snapshots, s.prometheus, s.settings)
+
+
+CHECKS: dict[str, Check] = {
+    "services": lambda s: health.service_status(s.platform, s.settings),
+    "error_rate": lambda s: health.error_rate(s.prometheus, s.settings),
+    "queue": _queue,
+    "coverage": lambda s: quality.price_coverage(s.db, s.settings),
+    "domain_confidence": lambda s: quality.domain_confidence(s.db, s.settings),
+    "freshness": lambda s: quality.data_freshness(s.db, s.settings),
+}
+
+
+def wait_for(
+    check: Check, stack: Stack, accept: Callable[[CheckResult], bool], *, deadline: float = 120
+) -> CheckResult:
+    """Poll ``check`` every 2 s until ``accept`` holds or ``deadline`` seconds pass."""
+    until = time.monotonic() + deadline
+    while True:
+        result = check(stack)
+        if accept(result) or time.monotonic() > until:
+            return result
+        time.sleep(2)
+
+
+def test_daily_run_on_healthy_lab_is_all_green_with_reports(lab: Lab, tmp_path: Path) -> None:
+    """`pytest checks/daily` exits 0, every check OK, reports written, no secret in them."""
+    lab.heal()
+    html, junit = tmp_path / "daily.html", tmp_path / "daily.xml"
+    env = {**os.environ, "OPSLIB_CONFIG": str(lab.config_file)}
+    argv = [sys.executable, "-m", "pytest", str(ROOT / "checks" / "daily"),
+            "-p", "no:cacheprovider", "--html", str(html), "--self-contained-html",
+            "--junitxml", str(junit)]  # fmt: skip
+
+    def run_daily() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path, check=False
+        )
+
+    # Earlier tests may have just healed a fault that is still inside a 1-minute window.
+    deadline = time.monotonic() + 120
+    run = run_daily()
+    while run.returncode != 0 and time.monotonic() < deadline:
+        time.sleep(10)
+        run = run_daily()
+    assert run.returncode == 0, run.stdout[-3000:]
+    summary = json.loads((tmp_path / "daily.json").read_text())
+    severities = {c["nodeid"].split("::")[-1]: c["severity"] for c in summary["checks"]}
+    assert len(severities) == 11
+    assert set(severities.values()) == {"OK"}, severities
+    password = load_settings(lab.config_file).database_dsn
+    assert password is not None
+    secret = password.get_secret_value().split("password=")[1].split()[0]
+    for path in (html, junit, tmp_path / "daily.json"):
+        text = path.read_text()
+        assert secret not in text
+    assert secret not in run.stdout
+    report = read_html(html)
+    assert len(report.rows) == 11
+    extras = "".join(x for row in report.rows.values() for x in row.extras)
+    assert "<svg" in extras
+    assert "hourly extractions" in extras
+    assert "daily.data_quality" in report.raw
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    check: str
+    severity: Severity
+    mention: str
+    target: bool = False
+
+
+FAULTS = [
+    Fault("scraper-stopped", "services", Severity.CRITICAL, "not_running"),
+    Fault("error-burst", "error_rate", Severity.CRITICAL, "error_ratio", target=True),
+    Fault("low-confidence", "domain_confidence", Severity.CRITICAL, "confidence", target=True),
+    Fault("missing-prices", "coverage", Severity.CRITICAL, "price_coverage"),
+    Fault("queue-backlog", "queue", Severity.CRITICAL, "queue_size"),
+    Fault("stale-data", "freshness", Severity.CRITICAL, "missing_hours"),
+]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_fault_turns_its_check_red(lab: Lab, stack: Stack, fault: Fault) -> None:
+    check = CHECKS[fault.check]
+    lab.heal()
+    healthy = wait_for(check, stack, lambda r: r.severity is Severity.OK)
+    assert healthy.severity is Severity.OK, healthy.message()
+    target = lab.domains[2] if fault.target else None
+    lab.inject(fault.name, target)
+    try:
+        red = wait_for(check, stack, lambda r: r.severity is fault.severity)
+    finally:
+        lab.heal()
+    message = red.message()
+    assert red.severity is fault.severity, message
+    assert fault.mention in message
+    if target is not None:
+        assert target in message
+    assert "next:" in message
