@@ -87,7 +87,7 @@ def _measure(lab: Lab, rounds: int, state: Path) -> int:
         ).stdout.split()
         _run(["docker", "ps", "--filter", label])
         _run(["docker", "stats", "--no-stream", *ids])
-        _run(["curl", "-s", "--max-time", "5", query])
+        _run(["curl", "-s", "-g", "--max-time", "5", query])
         _run(["psql", dsn, "-q", "-c", DAILY_SQL])
 
     with Platform(project) as platform:
