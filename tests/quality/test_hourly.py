@@ -72,7 +72,9 @@ def test_low_coverage_hour_is_named(platform_db: Database, settings: Settings) -
     result = price_coverage(platform_db, settings)
     assert result.severity is Severity.CRITICAL
     assert [m.value for m in result.problems] == [0.5]
-    assert len(result.charts[0].series[0].points) == 24
+    points = result.charts[0].series[0].points
+    assert len(points) == 24
+    assert len({label for label, _ in points}) == 24  # each hour its own x position
 
 
 def test_warning_band_for_confidence(platform_db: Database, settings: Settings) -> None:

@@ -108,7 +108,10 @@ def _y_range(values: Sequence[float]) -> tuple[float, float, float]:
     if lo > 0 and lo < (hi - lo):
         lo = 0.0
     step = _nice_step((hi - lo) / (_Y_TICKS - 1))
-    return math.floor(lo / step) * step, math.ceil(hi / step) * step, step
+    bottom, top = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    if bottom == lo and lo != 0:  # keep the lowest line (often the limit) off the x axis
+        bottom -= step
+    return bottom, top, step
 
 
 def _nice_step(raw: float) -> float:

@@ -241,7 +241,8 @@ def _per_hour(
 
 
 def _series(name: str, stats: list[HourlyStats], value: Any) -> Series:
-    points = tuple((f"{s.hour:%H:00}", value(s)) for s in reversed(stats))
+    # Day and hour: a 24 h window holds the same clock hour twice (its first and current hour).
+    points = tuple((f"{s.hour:%d %H:00}", value(s)) for s in reversed(stats))
     return Series(name, points)
 
 
