@@ -20,18 +20,27 @@ def _fill(
     priced: float = 1.0,
     confidence: float = 0.95,
     domain: str = "alpha-shop.test",
+    seconds_ago: float | None = None,
 ) -> None:
+    """Rows in the clock hours ``hours_ago`` (0 = the current one), well inside each hour, so the
+    result does not depend on the minute the test runs; or all ``seconds_ago`` before now."""
     db.execute(
         "INSERT INTO monitored_urls (domain, url) VALUES (%s, %s) ON CONFLICT (url) DO NOTHING",
         (domain, f"http://{domain}/p/1"),
     )
     now = datetime.now(UTC)
+    hour = now.replace(minute=0, second=0, microsecond=0)
     rows = []
     for h in hours_ago:
-        base = now - timedelta(hours=h)
+        if seconds_ago is not None:
+            at = now - timedelta(seconds=seconds_ago)
+        elif h == 0:
+            at = hour + (now - hour) / 2
+        else:
+            at = hour - timedelta(hours=h) + timedelta(minutes=30)
         for i in range(per_hour):
             price = 10.0 if i < priced * per_hour else None
-            rows.append((f"http://{domain}/p/1", price, confidence, base - timedelta(seconds=i)))
+            rows.append((f"http://{domain}/p/1", price, confidence, at - timedelta(microseconds=i)))
     with db.transaction() as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO price_history (url_id, price, extraction_confidence, checked_at)"
@@ -110,9 +119,10 @@ def test_empty_table_is_unknown(platform_db: Database, settings: Settings) -> No
 def test_recent_fault_shows_before_it_moves_the_hour(platform_db: Database) -> None:
     """A fault of the last minutes is judged on its own, not diluted by the current hour."""
     _fill(platform_db, list(range(24)), per_hour=400)
-    _fill(platform_db, [0], per_hour=30, priced=0.2)  # the last 30 s: prices gone
+    _fill(platform_db, [0], per_hour=30, priced=0.2, seconds_ago=5)  # prices just went
     settings = Settings(recent_minutes=1)
     result = price_coverage(platform_db, settings)
     assert result.severity is Severity.CRITICAL
-    critical = [m.subject for m in result.problems if m.severity is Severity.CRITICAL]
-    assert critical == ["last 1 min"]
+    recent = next(m for m in result.measurements if m.subject == "last 1 min")
+    assert recent.value == 0.2
+    assert recent.severity is Severity.CRITICAL

@@ -5,7 +5,7 @@ Each translates its library's exceptions into :mod:`opslib.errors` and is bounde
 
 from opslib.adapters._metrics import MetricSample, MetricsEndpoint, MetricsSnapshot, scrape_all
 from opslib.adapters._platform import ContainerInfo, ContainerUsage, LogLine, Platform
-from opslib.adapters._postgres import Database, Query, Row
+from opslib.adapters._postgres import Database, Query, Row, RowSource
 from opslib.adapters._prometheus import Prometheus, RangeSeries, Sample, Target
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Query",
     "RangeSeries",
     "Row",
+    "RowSource",
     "Sample",
     "Target",
     "scrape_all",

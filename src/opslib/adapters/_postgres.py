@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, LiteralString
+from typing import Any, LiteralString, Protocol
 
 import psycopg
 from psycopg import sql
@@ -13,11 +13,19 @@ from psycopg.rows import dict_row
 from opslib.errors import DataError, DependencyError, UnreachableError
 from opslib.redact import redact
 
-__all__ = ["Database", "Query", "Row"]
+__all__ = ["Database", "Query", "Row", "RowSource"]
 
 Row = dict[str, Any]
 Query = LiteralString | sql.SQL | sql.Composed
 _NAME = "postgresql"
+
+
+class RowSource(Protocol):
+    """The read side of :class:`Database` that domain code needs."""
+
+    def fetch_all(
+        self, query: LiteralString, params: dict[str, Any] | None = None
+    ) -> list[Row]: ...
 
 
 class Database:

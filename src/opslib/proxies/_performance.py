@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, LiteralString, Protocol
+from typing import LiteralString
 
+from opslib.adapters import RowSource
 from opslib.config import Settings
 from opslib.results import CheckResult, Measurement, Table
 
@@ -27,14 +28,6 @@ ORDER BY proxy
 """
 
 
-class Rows(Protocol):
-    """What this needs of :class:`opslib.adapters.Database`."""
-
-    def fetch_all(
-        self, query: LiteralString, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
-
-
 @dataclass(frozen=True)
 class ProxyStats:
     """One proxy's figures over the window."""
@@ -50,7 +43,7 @@ class ProxyStats:
         return self.succeeded / self.total if self.total else None
 
 
-def proxy_stats(db: Rows, minutes: int) -> list[ProxyStats]:
+def proxy_stats(db: RowSource, minutes: int) -> list[ProxyStats]:
     """Per-proxy totals, successes and p95 latency over the last ``minutes``."""
     rows = db.fetch_all(_STATS_SQL, {"faults": list(_PROXY_FAULTS), "minutes": minutes})
     return [
@@ -65,7 +58,9 @@ def proxy_stats(db: Rows, minutes: int) -> list[ProxyStats]:
     ]
 
 
-def proxy_performance(db: Rows, settings: Settings, sop: str = "daily.performance") -> CheckResult:
+def proxy_performance(
+    db: RowSource, settings: Settings, sop: str = "daily.performance"
+) -> CheckResult:
     """Success rate and p95 latency of each proxy the scrapers used in the window."""
     minutes = settings.proxy_window_minutes
     title = f"proxy success rate and p95 latency (last {minutes} min)"

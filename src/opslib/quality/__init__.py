@@ -3,7 +3,6 @@
 from opslib.quality._domains import DomainStats, domain_confidence, domain_stats
 from opslib.quality._hourly import (
     HourlyStats,
-    Rows,
     data_freshness,
     extraction_confidence,
     hourly_stats,
@@ -15,7 +14,6 @@ from opslib.quality._hourly import (
 __all__ = [
     "DomainStats",
     "HourlyStats",
-    "Rows",
     "data_freshness",
     "domain_confidence",
     "domain_stats",

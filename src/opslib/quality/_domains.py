@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import LiteralString
 
+from opslib.adapters import RowSource
 from opslib.config import Settings
-from opslib.quality._hourly import Rows
 from opslib.results import CheckResult, Measurement, Table
 
 __all__ = ["DomainStats", "domain_confidence", "domain_stats"]
@@ -36,7 +36,7 @@ class DomainStats:
     missing_price: int
 
 
-def domain_stats(db: Rows, minutes: int) -> list[DomainStats]:
+def domain_stats(db: RowSource, minutes: int) -> list[DomainStats]:
     """Per-domain totals, average confidence and missing prices over the last ``minutes``."""
     return [
         DomainStats(
@@ -49,7 +49,9 @@ def domain_stats(db: Rows, minutes: int) -> list[DomainStats]:
     ]
 
 
-def domain_confidence(db: Rows, settings: Settings, sop: str = "daily.data_quality") -> CheckResult:
+def domain_confidence(
+    db: RowSource, settings: Settings, sop: str = "daily.data_quality"
+) -> CheckResult:
     """Average extraction confidence of each domain over the window above its threshold."""
     minutes = settings.recent_minutes
     title = f"extraction confidence by domain (last {minutes} min)"

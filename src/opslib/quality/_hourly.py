@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, LiteralString, Protocol
+from typing import LiteralString
 
+from opslib.adapters import RowSource
 from opslib.config import Settings
 from opslib.results import Chart, CheckResult, Measurement, Series, Table
 
 __all__ = [
     "HourlyStats",
-    "Rows",
     "data_freshness",
     "extraction_confidence",
     "hourly_stats",
@@ -53,14 +54,6 @@ _REMEDY_QUALITY = (
 )
 
 
-class Rows(Protocol):
-    """What these checks need of :class:`opslib.adapters.Database`."""
-
-    def fetch_all(
-        self, query: LiteralString, params: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]: ...
-
-
 @dataclass(frozen=True)
 class HourlyStats:
     """One row of the runbook's hourly query."""
@@ -75,7 +68,7 @@ class HourlyStats:
         return self.with_price / self.total if self.total else None
 
 
-def hourly_stats(db: Rows, hours: int) -> list[HourlyStats]:
+def hourly_stats(db: RowSource, hours: int) -> list[HourlyStats]:
     """The hourly rows, newest first."""
     return [
         HourlyStats(
@@ -88,7 +81,7 @@ def hourly_stats(db: Rows, hours: int) -> list[HourlyStats]:
     ]
 
 
-def recent_stats(db: Rows, minutes: int) -> HourlyStats:
+def recent_stats(db: RowSource, minutes: int) -> HourlyStats:
     """The same figures over the last ``minutes`` (a fault that began minutes ago shows here
     long before it moves the current hour's average)."""
     r = db.fetch_all(_RECENT_SQL, {"minutes": minutes})[0]
@@ -100,13 +93,13 @@ def recent_stats(db: Rows, minutes: int) -> HourlyStats:
     )
 
 
-def newest_row(db: Rows) -> tuple[datetime | None, datetime]:
+def newest_row(db: RowSource) -> tuple[datetime | None, datetime]:
     """``max(checked_at)`` and the server's ``now()``."""
     row = db.fetch_all(_NEWEST_SQL)[0]
     return row["newest"], row["now"]
 
 
-def data_freshness(db: Rows, settings: Settings) -> CheckResult:
+def data_freshness(db: RowSource, settings: Settings) -> CheckResult:
     """New rows keep arriving: the newest is recent and no complete hour of the window is empty."""
     hours = settings.quality_hours
     title = f"price data is fresh and no hour of the last {hours} h is missing"
@@ -144,92 +137,68 @@ def data_freshness(db: Rows, settings: Settings) -> CheckResult:
     )
 
 
-def price_coverage(db: Rows, settings: Settings) -> CheckResult:
+def price_coverage(db: RowSource, settings: Settings) -> CheckResult:
     """Share of extractions with a price, per hour (hours with too few rows are not judged)."""
-    stats = hourly_stats(db, settings.quality_hours)
-    threshold = settings.threshold("quality.price_coverage")
     return _per_hour(
-        stats,
+        db,
         settings,
         title=f"price coverage (with_price / total) per hour, last {settings.quality_hours} h",
         name="price_coverage",
         value=lambda s: s.coverage,
-        chart=Chart(
-            "price coverage per hour",
-            (_series("coverage", stats, lambda s: s.coverage),),
-            limit=threshold.crit,
-        ),
         threshold_name="quality.price_coverage",
-        recent=recent_stats(db, settings.recent_minutes),
     )
 
 
-def extraction_confidence(db: Rows, settings: Settings) -> CheckResult:
+def extraction_confidence(db: RowSource, settings: Settings) -> CheckResult:
     """Average extraction confidence per hour."""
-    stats = hourly_stats(db, settings.quality_hours)
-    threshold = settings.threshold("quality.avg_confidence")
     return _per_hour(
-        stats,
+        db,
         settings,
         title=f"average extraction confidence per hour, last {settings.quality_hours} h",
         name="avg_confidence",
         value=lambda s: s.avg_confidence,
-        chart=Chart(
-            "average confidence per hour",
-            (_series("avg_confidence", stats, lambda s: s.avg_confidence),),
-            limit=threshold.crit,
-        ),
         threshold_name="quality.avg_confidence",
-        recent=recent_stats(db, settings.recent_minutes),
     )
 
 
 def _per_hour(
-    stats: list[HourlyStats],
+    db: RowSource,
     settings: Settings,
     *,
     title: str,
     name: str,
-    value: Any,
-    chart: Chart,
+    value: Callable[[HourlyStats], float | None],
     threshold_name: str,
-    recent: HourlyStats,
 ) -> CheckResult:
+    """Judge ``value`` of every hour with enough rows, and of the last ``recent_minutes``."""
+    stats = hourly_stats(db, settings.quality_hours)
     if not stats:
         return CheckResult.unknown(
             SOP, title, f"price_history has no rows in the last {settings.quality_hours} h"
         )
     threshold = settings.threshold(threshold_name)
+    recent = recent_stats(db, settings.recent_minutes)
+    judged = [(f"last {settings.recent_minutes} min", recent)] if recent.total else []
+    judged += [(f"{s.hour:%m-%d %H:00}", s) for s in stats]
     measurements = []
-    for s in stats:
-        if s.total < settings.quality_min_rows:
+    for subject, bucket in judged:
+        if bucket.total < settings.quality_min_rows:
             continue
-        v = value(s)
+        v = value(bucket)
         measurements.append(
             Measurement(
                 name,
                 None if v is None else round(v, 4),
                 threshold,
-                f"{s.hour:%m-%d %H:00}",
+                subject,
                 note="all values NULL" if v is None else "",
             )
-        )
-    if recent.total >= settings.quality_min_rows:
-        v = value(recent)
-        measurements.insert(
-            0,
-            Measurement(
-                name,
-                None if v is None else round(v, 4),
-                threshold,
-                f"last {settings.recent_minutes} min",
-                note="all values NULL" if v is None else "",
-            ),
         )
     if not measurements:
         return CheckResult.unknown(
             SOP, title, f"no hour has {settings.quality_min_rows} rows or more to judge"
         )
+    chart = Chart(f"{name} per hour", (_series(name, stats, value),), limit=threshold.crit)
     return CheckResult(
         SOP,
         title,
@@ -240,7 +209,9 @@ def _per_hour(
     )
 
 
-def _series(name: str, stats: list[HourlyStats], value: Any) -> Series:
+def _series(
+    name: str, stats: list[HourlyStats], value: Callable[[HourlyStats], float | None]
+) -> Series:
     # Day and hour: a 24 h window holds the same clock hour twice (its first and current hour).
     points = tuple((f"{s.hour:%d %H:00}", value(s)) for s in reversed(stats))
     return Series(name, points)
