@@ -116,9 +116,9 @@ def test_empty_table_is_unknown(platform_db: Database, settings: Settings) -> No
     assert "price_history is empty" in fresh.message()
 
 
-def test_recent_fault_shows_before_it_moves_the_hour(platform_db: Database) -> None:
-    """A fault of the last minutes is judged on its own, not diluted by the current hour."""
-    _fill(platform_db, list(range(24)), per_hour=400)
+def test_recent_minutes_are_judged_on_their_own(platform_db: Database) -> None:
+    """The last ``recent_minutes`` are a measurement of their own, beside the hours."""
+    _fill(platform_db, list(range(1, 24)), per_hour=400)
     _fill(platform_db, [0], per_hour=30, priced=0.2, seconds_ago=5)  # prices just went
     settings = Settings(recent_minutes=1)
     result = price_coverage(platform_db, settings)
