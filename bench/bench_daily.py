@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,6 +64,7 @@ def main() -> int:
         return _measure(lab, args.rounds, state)
     finally:
         lab.down()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def _measure(lab: Lab, rounds: int, state: Path) -> int:
