@@ -25,7 +25,9 @@ from opslib.results import Threshold
 from opslib.thresholds import DEFAULT_THRESHOLDS
 
 __all__ = [
+    "BackupSettings",
     "DomainSettings",
+    "ProxySettings",
     "Settings",
     "ThresholdSpec",
     "Timeouts",
@@ -63,6 +65,14 @@ class DomainSettings(_Model):
     thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
 
 
+class ProxySettings(_Model):
+    """The proxy pool (issue 3): required countries, limits, judge URL, per-domain policy."""
+
+
+class BackupSettings(_Model):
+    """Backups (issue 4): where they go, what they hold, how long they are kept."""
+
+
 class Settings(BaseSettings):
     """Everything opslib needs to reach the platform and judge it."""
 
@@ -87,6 +97,8 @@ class Settings(BaseSettings):
     recent_minutes: int = Field(60, ge=1, le=24 * 60)
     proxy_window_minutes: int = Field(60, ge=1, le=24 * 60)
     stats_sample_seconds: float = Field(0.5, gt=0, le=10)
+    proxies: ProxySettings = Field(default_factory=ProxySettings)
+    backups: BackupSettings = Field(default_factory=BackupSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
