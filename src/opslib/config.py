@@ -66,11 +66,43 @@ class DomainSettings(_Model):
 
 
 class ProxySettings(_Model):
-    """The proxy pool (issue 3): required countries, limits, judge URL, per-domain policy."""
+    """The proxy pool: health model, backoff, testing, geographic requirements."""
+
+    judge_url: str | None = Field(
+        None, description="echoes the client's request as JSON (the lab's shop serves /judge)"
+    )
+    target_urls: list[str] = Field(default_factory=list)
+    test_timeout: float = Field(5.0, gt=0, le=120, description="seconds per proxy")
+    test_deadline: float = Field(60.0, gt=0, le=3600, description="seconds for a whole test run")
+    test_concurrency: int = Field(50, ge=1, le=2000)
+    health_sample: int = Field(10, ge=1, le=1000, description="proxies in a quick health test")
+    decay_seconds: float = Field(600.0, gt=0, description="time constant of health decay")
+    latency_alpha: float = Field(0.2, gt=0, le=1, description="weight of a new latency sample")
+    failures_to_backoff: int = Field(3, ge=1, le=100)
+    backoff_base: float = Field(30.0, gt=0, description="first backoff, seconds (then doubled)")
+    backoff_max: float = Field(3600.0, gt=0)
+    max_concurrency: int = Field(8, ge=1, le=10_000, description="leases per proxy at once")
+    min_success_rate: float = Field(0.5, ge=0, le=1, description="below it a proxy is unhealthy")
+    required_countries: dict[str, int] = Field(
+        default_factory=dict, description="country code -> minimum healthy proxies"
+    )
+    ban_window_hours: int = Field(24 * 7, ge=1, le=24 * 90)
 
 
 class BackupSettings(_Model):
     """Backups (issue 4): where they go, what they hold, how long they are kept."""
+
+    backup_dir: Path = Path("/var/backups/opslib")
+    config_paths: list[Path] = Field(default_factory=list)
+    keep_daily: int = Field(7, ge=0, le=3660)
+    keep_weekly: int = Field(4, ge=0, le=520)
+    keep_monthly: int = Field(6, ge=0, le=240)
+    min_count: int = Field(3, ge=1, le=10000)
+    emergency_exempt_hours: float = Field(72.0, ge=0)
+    rpo_hours: float = Field(26.0, gt=0)
+    verified_max_age_days: float = Field(35.0, gt=0)
+    pg_bin_dir: Path | None = None
+    dump_timeout: float = Field(6 * 3600.0, gt=0)
 
 
 class Settings(BaseSettings):

@@ -8,6 +8,7 @@ Every error that leaves the public API is an :class:`OpsError`; third-party exce
     ├── DependencyError       a dependency answered, but with an error
     │   └── UnreachableError  a dependency could not be reached in time (checks end UNKNOWN)
     ├── DataError             data that cannot be trusted: garbage metrics, NULLs, bad input
+    ├── NoProxyAvailable      the proxy pool has no eligible proxy for a domain (empty, banned)
     ├── UnsafeActionError     an action refused because it would do harm
     └── LabError              the built-in lab could not do what was asked
 """
@@ -19,6 +20,7 @@ __all__ = [
     "DataError",
     "DependencyError",
     "LabError",
+    "NoProxyAvailable",
     "OpsError",
     "UnreachableError",
     "UnsafeActionError",
@@ -56,6 +58,17 @@ class UnreachableError(DependencyError):
 
 class DataError(OpsError):
     """Data that cannot be used: malformed, missing or out of range."""
+
+
+class NoProxyAvailable(OpsError):
+    """No proxy may be handed out for ``domain``; ``reason`` says why (empty, banned, busy)."""
+
+    exit_code = 2
+
+    def __init__(self, domain: str, reason: str) -> None:
+        super().__init__(f"no proxy available for {domain}: {reason}")
+        self.domain = domain
+        self.reason = reason
 
 
 class UnsafeActionError(OpsError):

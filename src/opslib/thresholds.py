@@ -32,5 +32,22 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "quality.price_coverage": Threshold(warn=0.95, crit=0.85, bad="below"),
         "quality.avg_confidence": Threshold(warn=0.85, crit=0.7, bad="below"),
         "quality.domain_confidence": Threshold(warn=0.8, crit=0.6, bad="below"),
+        # monthly.backups (crit of the two ages defaults to backups.rpo_hours and
+        # backups.verified_max_age_days when the config does not override it)
+        "backups.newest_age": Threshold(warn=24, crit=26, unit="h"),
+        "backups.verified_age": Threshold(warn=28, crit=35, unit="days"),
+        "backups.integrity_failures": Threshold(crit=0, unit="backups"),
+        "backups.restore_failures": Threshold(crit=0, unit="problems"),
+        "backups.catalogue_mismatches": Threshold(warn=0, crit=0, unit="entries"),
+        "backups.retained_shortfall": Threshold(crit=0, unit="backups"),
+        "backups.prune_pending": Threshold(warn=0, unit="backups"),
+        # weekly.proxy_pool
+        "proxies.healthy_count": Threshold(warn=5, crit=2, bad="below", unit="proxies"),
+        "proxies.healthy_share": Threshold(warn=0.9, crit=0.75, bad="below"),
+        "proxies.country_shortfall": Threshold(warn=0.5, crit=0.5, unit="proxies"),
+        "proxies.country_share": Threshold(warn=0.5, crit=0.6),
+        "proxies.ban_rate": Threshold(warn=0.05, crit=0.2, unit="of requests"),
+        "proxies.p95_latency": Threshold(warn=2000, crit=5000, unit="ms"),
+        "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
     }
 )

@@ -1,0 +1,13 @@
+"""The public surface of opslib.proxies."""
+
+from __future__ import annotations
+
+import opslib.proxies
+
+
+def test_all_is_sorted_and_complete() -> None:
+    exported = opslib.proxies.__all__
+    assert exported == sorted(exported, key=lambda n: (not n.isupper(), n))
+    assert {"ProxyPool", "Lease", "Outcome", "Proxy", "ProxyState"} <= set(exported)
+    for name in exported:
+        assert getattr(opslib.proxies, name) is not None
