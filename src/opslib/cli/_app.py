@@ -43,9 +43,10 @@ cli.add_command(db)
 
 
 def _register_optional() -> None:
-    from opslib.cli import _lab
+    from opslib.cli import _backup, _lab
 
     cli.add_command(_lab.lab)
+    cli.add_command(_backup.backup)
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome

@@ -1,0 +1,26 @@
+"""Backups (runbook Monthly 2): create, verify by restoring, check integrity, retention."""
+
+from opslib.backups._catalog import BackupRecord, Catalog, Consistency, Verification
+from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
+from opslib.backups._integrity import IntegrityReport, check_integrity
+from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
+from opslib.backups._tools import PgTools, find_tools
+
+__all__ = [
+    "BackupKind",
+    "BackupRecord",
+    "Catalog",
+    "Consistency",
+    "CreatedBackup",
+    "FileEntry",
+    "IntegrityReport",
+    "Manifest",
+    "PgTools",
+    "Progress",
+    "Verification",
+    "check_integrity",
+    "create_backup",
+    "find_tools",
+    "plan_create",
+    "read_manifest",
+]
