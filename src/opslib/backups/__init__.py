@@ -5,6 +5,7 @@ from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_
 from opslib.backups._integrity import IntegrityReport, check_integrity
 from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
 from opslib.backups._tools import PgTools, find_tools
+from opslib.backups._verify import VerifyReport, select_backup, verify_backup
 
 __all__ = [
     "BackupKind",
@@ -18,9 +19,12 @@ __all__ = [
     "PgTools",
     "Progress",
     "Verification",
+    "VerifyReport",
     "check_integrity",
     "create_backup",
     "find_tools",
     "plan_create",
     "read_manifest",
+    "select_backup",
+    "verify_backup",
 ]

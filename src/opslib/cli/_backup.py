@@ -113,3 +113,42 @@ def list_cmd(app: AppContext) -> None:
             app.output.info(f"inconsistent: {problem}")
     if not consistency.ok:
         click.get_current_context().exit(2)
+
+
+@backup.command("verify")
+@click.argument("name", required=False)
+@click.option(
+    "--dry-run", is_flag=True, help="Say which backup would be restored; restore nothing."
+)
+@pass_app
+def verify_cmd(app: AppContext, name: str | None, dry_run: bool) -> None:
+    """Restore the newest (or NAME) backup into a scratch database and check its data."""
+    settings = app.settings.backups
+    if dry_run:
+        record = backups.select_backup(backups.Catalog(app.database, settings.backup_dir), name)
+        with app.audit.action("backup.verify", {"name": record.name}, dry_run=True) as outcome:
+            outcome.detail = f"would restore {record.name}"
+        app.output.data(
+            {"dry_run": True, "name": record.name},
+            f"would restore {record.name} into a scratch database and drop it",
+        )
+        return
+    with app.audit.action("backup.verify", {"name": name}, dry_run=False) as outcome:
+        report = backups.verify_backup(app.database, settings, name, progress=_progress(app))
+        outcome.detail = f"{report.name}: {'ok' if report.ok else 'failed'}"
+    app.output.data(
+        {
+            "name": report.name,
+            "ok": report.ok,
+            "problems": list(report.problems),
+            "row_counts": report.row_counts,
+            "newest_checked_at": report.newest_checked_at,
+            "seconds": round(report.seconds, 3),
+        },
+        f"{report.name}: "
+        + ("restored and checked" if report.ok else "verification FAILED")
+        + f" in {report.seconds:.1f} s"
+        + "".join(f"\n  {p}" for p in report.problems),
+    )
+    if not report.ok:
+        click.get_current_context().exit(2)

@@ -1,0 +1,247 @@
+"""``verify``: restore a backup into a scratch database, compare it with its manifest, drop it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import LiteralString
+
+from psycopg import conninfo, sql
+
+from opslib.adapters import Database
+from opslib.backups._catalog import BackupRecord, Catalog
+from opslib.backups._create import Progress
+from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
+from opslib.backups._tools import (
+    PgTools,
+    client_env,
+    die_with_parent,
+    find_tools,
+    server_major,
+)
+from opslib.config import BackupSettings
+from opslib.errors import DataError, OpsError
+from opslib.redact import redact
+
+__all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
+
+SCRATCH_PREFIX = "opslib_verify_"
+_STEP = re.compile(r"^pg_restore: (creating|processing data for table|processing item) ")
+# Sanity queries on the restored platform tables: each counts rows that must not exist.
+_SANITY: tuple[tuple[str, str, LiteralString], ...] = (
+    (
+        "price_history",
+        "prices pointing at no monitored URL",
+        "SELECT count(*) AS n FROM price_history p"
+        " WHERE NOT EXISTS (SELECT 1 FROM monitored_urls u WHERE u.id = p.url_id)",
+    ),
+    ("price_history", "negative prices", "SELECT count(*) AS n FROM price_history WHERE price < 0"),
+    (
+        "price_history",
+        "prices checked after the backup was taken",
+        "SELECT count(*) AS n FROM price_history WHERE checked_at > %(limit)s",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of one restore drill."""
+
+    name: str
+    scratch_database: str
+    problems: tuple[str, ...]
+    row_counts: dict[str, int]
+    newest_checked_at: datetime | None
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def select_backup(catalog: Catalog, name: str | None) -> BackupRecord:
+    """The named complete backup, else the newest; DataError if there is none."""
+    if name is not None:
+        record = catalog.get(name)
+        if record is None or record.state != "complete":
+            raise DataError(f"no complete backup named {name} in the catalogue")
+        return record
+    found = catalog.complete_backups()
+    if not found:
+        raise DataError(f"no complete backup of {catalog.backup_dir} in the catalogue")
+    return found[0]
+
+
+def verify_backup(
+    db: Database,
+    settings: BackupSettings,
+    name: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Restore the newest (or ``name``) backup into a new scratch database and check it.
+
+    The scratch database gets a unique name and is dropped afterwards, also on failure; the live
+    database is never written. The outcome is recorded in the catalogue.
+    """
+    say = progress or (lambda _msg: None)
+    started = time.monotonic()
+    catalog = Catalog(db, settings.backup_dir)
+    record = select_backup(catalog, name)
+    major, _ = server_major(db)
+    tools = find_tools(major, settings.pg_bin_dir)
+    scratch = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
+    counts: dict[str, int] = {}
+    newest: datetime | None = None
+    try:
+        manifest = read_manifest(record.path)
+        problems = _dump_checksum(record, manifest)
+    except DataError as exc:
+        problems = [str(exc)]
+    if not problems:
+        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+        try:
+            say(f"restoring {record.name} into scratch database {scratch}")
+            problems = _restore(tools, db.dsn, scratch, record, say)
+            if not problems:
+                with Database(
+                    _dsn_for(db.dsn, scratch),
+                    statement_timeout=settings.dump_timeout,
+                    application_name="opslib-verify",
+                ) as restored:
+                    counts, newest, problems = _compare(restored, manifest)
+        finally:
+            db.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
+            )
+    report = VerifyReport(
+        record.name, scratch, tuple(problems), counts, newest, time.monotonic() - started
+    )
+    detail = "; ".join(problems) if problems else _summary(counts)
+    catalog.record_verification(record.name, report.ok, detail)
+    say(f"verification of {record.name}: {'ok' if report.ok else 'FAILED'}")
+    return report
+
+
+def _dump_checksum(record: BackupRecord, manifest: Manifest) -> list[str]:
+    expected = manifest.file(DUMP_FILE).sha256
+    try:
+        _, actual = sha256_file(record.path / DUMP_FILE)
+    except OSError as exc:
+        return [f"{DUMP_FILE}: unreadable: {exc.strerror or exc}"]
+    if actual != expected or (record.dump_sha256 not in (None, actual)):
+        return [f"{DUMP_FILE}: SHA-256 differs from the manifest or the catalogue"]
+    return []
+
+
+def _dsn_for(dsn: str, dbname: str) -> str:
+    params = conninfo.conninfo_to_dict(dsn)
+    params["dbname"] = dbname
+    return conninfo.make_conninfo("", **params)
+
+
+def _restore(
+    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress
+) -> list[str]:
+    dump = record.path / DUMP_FILE
+    listing = subprocess.run(
+        [str(tools.pg_restore), "--list", str(dump)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if listing.returncode != 0:
+        return [f"{DUMP_FILE}: pg_restore --list failed: {_last(listing.stderr)}"]
+    total = sum(1 for ln in listing.stdout.splitlines() if ln and not ln.startswith(";"))
+    conn_str, env = client_env(dsn, dbname=scratch)
+    proc = subprocess.Popen(
+        [
+            str(tools.pg_restore),
+            "--no-owner",
+            "--no-privileges",
+            "--exit-on-error",
+            "--verbose",
+            "--dbname",
+            conn_str,
+            str(dump),
+        ],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - a prctl only, no locks taken
+    )
+    tail: deque[str] = deque(maxlen=20)
+    done = 0
+    shown = 0.0
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:
+            tail.append(line.rstrip())
+            if _STEP.match(line):
+                done += 1
+                if time.monotonic() - shown > 0.5:
+                    shown = time.monotonic()
+                    say(f"restoring {min(done, total)}/{total}: {line[12:].strip()[:70]}")
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        errors = [ln for ln in tail if "error" in ln.lower()] or list(tail)
+        return [f"pg_restore failed: {redact(errors[-1] if errors else 'no message', dsn)}"]
+    return []
+
+
+def _compare(
+    restored: Database, manifest: Manifest
+) -> tuple[dict[str, int], datetime | None, list[str]]:
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+    for table, expected in sorted(manifest.row_counts.items()):
+        try:
+            row = restored.fetch_one(
+                sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+            )
+        except OpsError as exc:
+            problems.append(f"{table}: cannot be read after restore: {exc}")
+            continue
+        counts[table] = int(row["n"]) if row else 0
+        if counts[table] != expected:
+            problems.append(f"{table}: {counts[table]} rows restored, manifest says {expected}")
+    newest = None
+    if "price_history" in counts:
+        row = restored.fetch_one("SELECT max(checked_at) AS newest FROM price_history")
+        newest = row["newest"] if row else None
+        if newest != manifest.newest_checked_at:
+            problems.append(
+                f"newest checked_at restored {newest}, manifest says {manifest.newest_checked_at}"
+            )
+    limit = manifest.created_at + timedelta(minutes=5)
+    for table, what, query in _SANITY:
+        if table in counts:
+            row = restored.fetch_one(query, {"limit": limit})
+            bad = int(row["n"]) if row else 0
+            if bad:
+                problems.append(f"sanity: {bad} {what}")
+    return counts, newest, problems
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return "restored; " + ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
+
+
+def _last(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else "no message"
