@@ -4,7 +4,7 @@ from opslib.backups._catalog import BackupRecord, Catalog, Consistency, Verifica
 from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
 from opslib.backups._integrity import IntegrityReport, check_integrity
 from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
-from opslib.backups._tools import PgTools, find_tools
+from opslib.backups._tools import PgTools, find_tools, tools_for
 from opslib.backups._verify import VerifyReport, select_backup, verify_backup
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "plan_create",
     "read_manifest",
     "select_backup",
+    "tools_for",
     "verify_backup",
 ]

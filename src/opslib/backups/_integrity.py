@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import tarfile
 import time
 import zlib
@@ -19,7 +18,7 @@ from opslib.backups._manifest import (
     read_sums,
     sha256_file,
 )
-from opslib.backups._tools import PgTools
+from opslib.backups._tools import PgTools, list_archive
 from opslib.errors import DataError
 
 __all__ = ["IntegrityReport", "check_integrity"]
@@ -53,11 +52,12 @@ def check_integrity(
     started = time.monotonic()
     problems: list[str] = []
     read = 0
+    sums: dict[str, str] | None
     try:
         sums = read_sums(folder)
     except DataError as exc:
         problems.append(str(exc))
-        sums = {}
+        sums = None
     actual: dict[str, str] = {}
     for name in (DUMP_FILE, CONFIG_FILE, MANIFEST_FILE):
         path = folder / name
@@ -68,15 +68,16 @@ def check_integrity(
             continue
         read += size
         actual[name] = digest
-        if sums and sums.get(name) != digest:
+        if sums is not None and sums.get(name) != digest:
             problems.append(f"{name}: SHA-256 differs from {SUMS_FILE}")
-    if sums and set(sums) != {DUMP_FILE, CONFIG_FILE, MANIFEST_FILE}:
+    if sums is not None and set(sums) != {DUMP_FILE, CONFIG_FILE, MANIFEST_FILE}:
         problems.append(f"{SUMS_FILE}: lists other files than the backup holds")
     problems += _check_manifest(folder, actual)
     if record is not None and record.manifest_sha256 not in (None, actual.get(MANIFEST_FILE)):
         problems.append(f"{MANIFEST_FILE}: SHA-256 differs from the catalogue")
     if DUMP_FILE in actual:
-        problems += _list_dump(folder / DUMP_FILE, tools)
+        _, error = list_archive(tools, folder / DUMP_FILE)
+        problems += [error] if error else []
     if CONFIG_FILE in actual:
         problems += _read_tarball(folder / CONFIG_FILE)
     return IntegrityReport(folder.name, tuple(problems), read, time.monotonic() - started)
@@ -95,23 +96,6 @@ def _check_manifest(folder: Path, actual: dict[str, str]) -> list[str]:
     if manifest.name != folder.name:
         problems.append(f"{MANIFEST_FILE}: names another backup ({manifest.name})")
     return problems
-
-
-def _list_dump(path: Path, tools: PgTools) -> list[str]:
-    try:
-        result = subprocess.run(
-            [str(tools.pg_restore), "--list", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return [f"{DUMP_FILE}: pg_restore --list did not finish in 300 s"]
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines() or ["no message"]
-        return [f"{DUMP_FILE}: pg_restore --list failed: {lines[-1]}"]
-    return []
 
 
 def _read_tarball(path: Path) -> list[str]:

@@ -114,6 +114,8 @@ def read_sums(folder: Path) -> dict[str, str]:
         if not sep or len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
             raise DataError(f"{folder.name}: {SUMS_FILE} has a malformed line")
         sums[name] = digest
+    if format_sums(sums).decode() != text:  # e.g. a lost final newline: not what was written
+        raise DataError(f"{folder.name}: {SUMS_FILE} is not in its written form")
     return sums
 
 

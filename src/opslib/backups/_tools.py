@@ -14,6 +14,7 @@ import psycopg
 from psycopg import conninfo
 
 from opslib.adapters import Database
+from opslib.config import BackupSettings
 from opslib.errors import ConfigError, DataError, DependencyError
 from opslib.redact import redact
 
@@ -22,8 +23,10 @@ __all__ = [
     "client_env",
     "die_with_parent",
     "find_tools",
+    "list_archive",
     "server_major",
     "tool_failure",
+    "tools_for",
 ]
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
@@ -49,6 +52,11 @@ def server_major(db: Database) -> tuple[int, str]:
     if row is None:
         raise DataError("postgresql: server version unknown")
     return int(row["num"]) // 10000, str(row["version"])
+
+
+def tools_for(db: Database, settings: BackupSettings) -> PgTools:
+    """The client tools matching ``db``'s server (``settings.pg_bin_dir`` if set)."""
+    return find_tools(server_major(db)[0], settings.pg_bin_dir)
 
 
 def find_tools(major: int, bin_dir: Path | None = None) -> PgTools:
@@ -106,6 +114,25 @@ def client_env(dsn: str, dbname: str | None = None) -> tuple[str, dict[str, str]
     if password is not None:
         env["PGPASSWORD"] = str(password)
     return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()}), env
+
+
+def list_archive(tools: PgTools, path: Path) -> tuple[int, str | None]:
+    """``pg_restore --list``: the number of archive entries, or an error line."""
+    try:
+        result = subprocess.run(
+            [str(tools.pg_restore), "--list", str(path)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return 0, f"{path.name}: pg_restore --list did not finish in 300 s"
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["no message"]
+        return 0, f"{path.name}: pg_restore --list failed: {lines[-1]}"
+    return sum(1 for ln in result.stdout.splitlines() if ln and not ln.startswith(";")), None
 
 
 def die_with_parent() -> None:

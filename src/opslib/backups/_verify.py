@@ -22,6 +22,7 @@ from opslib.backups._tools import (
     client_env,
     die_with_parent,
     find_tools,
+    list_archive,
     server_major,
 )
 from opslib.config import BackupSettings
@@ -150,16 +151,9 @@ def _restore(
     tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress
 ) -> list[str]:
     dump = record.path / DUMP_FILE
-    listing = subprocess.run(
-        [str(tools.pg_restore), "--list", str(dump)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if listing.returncode != 0:
-        return [f"{DUMP_FILE}: pg_restore --list failed: {_last(listing.stderr)}"]
-    total = sum(1 for ln in listing.stdout.splitlines() if ln and not ln.startswith(";"))
+    total, error = list_archive(tools, dump)
+    if error:
+        return [error]
     conn_str, env = client_env(dsn, dbname=scratch)
     proc = subprocess.Popen(
         [
@@ -240,8 +234,3 @@ def _compare(
 
 def _summary(counts: dict[str, int]) -> str:
     return "restored; " + ", ".join(f"{t}={n}" for t, n in sorted(counts.items()))
-
-
-def _last(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[-1] if lines else "no message"

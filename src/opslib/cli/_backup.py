@@ -152,3 +152,45 @@ def verify_cmd(app: AppContext, name: str | None, dry_run: bool) -> None:
     )
     if not report.ok:
         click.get_current_context().exit(2)
+
+
+@backup.command("integrity")
+@click.argument("name", required=False)
+@pass_app
+def integrity_cmd(app: AppContext, name: str | None) -> None:
+    """Recompute checksums, list each dump, read each tarball: every retained backup (or NAME)."""
+    settings = app.settings.backups
+    catalog = backups.Catalog(app.database, settings.backup_dir)
+    records = (
+        [backups.select_backup(catalog, name)] if name is not None else catalog.complete_backups()
+    )
+    tools = backups.tools_for(app.database, settings)
+    reports = []
+    for record in records:
+        if app.output.isatty():
+            app.output.info(f"checking {record.name}")
+        reports.append(backups.check_integrity(record.path, tools, record))
+    consistency = catalog.consistency()
+    rows = [
+        (
+            r.name,
+            "ok" if r.ok else "CORRUPT",
+            f"{r.bytes_read / 1e6:.1f}",
+            f"{r.bytes_read / 1e6 / max(r.seconds, 1e-9):.0f}",
+            "; ".join(r.problems),
+        )
+        for r in reports
+    ]
+    payload = {
+        "backups": [
+            {"name": r.name, "ok": r.ok, "problems": list(r.problems), "bytes": r.bytes_read}
+            for r in reports
+        ],
+        "catalogue_problems": consistency.problems,
+    }
+    app.output.table(("name", "state", "MB", "MB/s", "problems"), rows, payload=payload)
+    if not app.output.as_json:
+        for problem in consistency.problems:
+            app.output.info(f"inconsistent: {problem}")
+    if not all(r.ok for r in reports) or not consistency.ok:
+        click.get_current_context().exit(2)
