@@ -159,3 +159,16 @@ def test_full_disk_clear_error_and_nothing_left(platform_db: Database, small_fs:
     done = run_cli(platform_db.dsn, small_fs, "backup", "create")
     _fails_with_one_line(done, "no space left on device")
     assert os.statvfs(small_fs).f_bfree > 0
+
+
+def test_emergency_backup_is_tagged_and_restorable(seeded_db: Database, backup_dir: Path) -> None:
+    done = run_cli(seeded_db.dsn, backup_dir, "--json", "backup", "emergency")
+    assert done.returncode == 0, done.stderr
+    name = json.loads(done.stdout)["name"]
+    assert "-emergency-" in name
+    assert read_manifest(backup_dir / name).kind == "emergency"
+    record = Catalog(seeded_db, backup_dir).get(name)
+    assert record is not None
+    assert record.kind == "emergency"
+    done = run_cli(seeded_db.dsn, backup_dir, "backup", "verify", name)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -4,26 +4,41 @@ from opslib.backups._catalog import BackupRecord, Catalog, Consistency, Verifica
 from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
 from opslib.backups._integrity import IntegrityReport, check_integrity
 from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
+from opslib.backups._prune import plan_prune, prune
+from opslib.backups._retention import (
+    Candidate,
+    Decision,
+    RetentionPlan,
+    RetentionPolicy,
+    plan_retention,
+)
 from opslib.backups._tools import PgTools, find_tools, tools_for
 from opslib.backups._verify import VerifyReport, select_backup, verify_backup
 
 __all__ = [
     "BackupKind",
     "BackupRecord",
+    "Candidate",
     "Catalog",
     "Consistency",
     "CreatedBackup",
+    "Decision",
     "FileEntry",
     "IntegrityReport",
     "Manifest",
     "PgTools",
     "Progress",
+    "RetentionPlan",
+    "RetentionPolicy",
     "Verification",
     "VerifyReport",
     "check_integrity",
     "create_backup",
     "find_tools",
     "plan_create",
+    "plan_prune",
+    "plan_retention",
+    "prune",
     "read_manifest",
     "select_backup",
     "tools_for",

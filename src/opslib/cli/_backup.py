@@ -194,3 +194,31 @@ def integrity_cmd(app: AppContext, name: str | None) -> None:
             app.output.info(f"inconsistent: {problem}")
     if not all(r.ok for r in reports) or not consistency.ok:
         click.get_current_context().exit(2)
+
+
+@backup.command("prune")
+@click.option("--dry-run", is_flag=True, help="List what would go and why; delete nothing.")
+@pass_app
+def prune_cmd(app: AppContext, dry_run: bool) -> None:
+    """Grandfather-father-son retention: keep N daily, weekly, monthly backups."""
+    settings = app.settings.backups
+    with app.audit.action("backup.prune", {}, dry_run=dry_run) as outcome:
+        plan = backups.prune(app.database, settings, dry_run=dry_run)
+        outcome.detail = f"deleted {len(plan.delete)}: {', '.join(plan.delete)}"[:2000]
+        if plan.refused:
+            outcome.detail = plan.refused
+    verb = "would delete" if dry_run else "deleted"
+    rows = [(d.name, "keep" if d.keep else verb, "; ".join(d.reasons)) for d in plan.decisions]
+    payload = {
+        "dry_run": dry_run,
+        "refused": plan.refused,
+        "keep": list(plan.keep),
+        verb.replace(" ", "_"): list(plan.delete),
+        "decisions": [
+            {"name": d.name, "keep": d.keep, "reasons": list(d.reasons)} for d in plan.decisions
+        ],
+    }
+    app.output.table(("name", "decision", "why"), rows, payload=payload)
+    if plan.refused:
+        app.output.info(f"nothing deleted: {plan.refused}")
+        click.get_current_context().exit(1)
