@@ -1,6 +1,13 @@
 """Backups (runbook Monthly 2): create, verify by restoring, check integrity, retention."""
 
 from opslib.backups._catalog import BackupRecord, Catalog, Consistency, Verification
+from opslib.backups._checks import (
+    backup_integrity,
+    backup_recency,
+    restore_drill,
+    retention_status,
+    verified_recency,
+)
 from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
 from opslib.backups._integrity import IntegrityReport, check_integrity
 from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
@@ -32,6 +39,8 @@ __all__ = [
     "RetentionPolicy",
     "Verification",
     "VerifyReport",
+    "backup_integrity",
+    "backup_recency",
     "check_integrity",
     "create_backup",
     "find_tools",
@@ -40,7 +49,10 @@ __all__ = [
     "plan_retention",
     "prune",
     "read_manifest",
+    "restore_drill",
+    "retention_status",
     "select_backup",
     "tools_for",
+    "verified_recency",
     "verify_backup",
 ]
