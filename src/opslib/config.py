@@ -82,6 +82,9 @@ class ProxySettings(_Model):
     backoff_base: float = Field(30.0, gt=0, description="first backoff, seconds (then doubled)")
     backoff_max: float = Field(3600.0, gt=0)
     max_concurrency: int = Field(8, ge=1, le=10_000, description="leases per proxy at once")
+    lease_seconds: float = Field(
+        300.0, gt=0, description="a lease not reported within this is presumed lost"
+    )
     min_success_rate: float = Field(0.5, ge=0, le=1, description="below it a proxy is unhealthy")
     required_countries: dict[str, int] = Field(
         default_factory=dict, description="country code -> minimum healthy proxies"

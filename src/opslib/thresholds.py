@@ -47,6 +47,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "proxies.country_shortfall": Threshold(warn=0.5, crit=0.5, unit="proxies"),
         "proxies.country_share": Threshold(warn=0.5, crit=0.6),
         "proxies.ban_rate": Threshold(warn=0.05, crit=0.2, unit="of requests"),
+        "proxies.banned_share": Threshold(warn=0.1, crit=0.15, unit="of proxies"),
         "proxies.p95_latency": Threshold(warn=2000, crit=5000, unit="ms"),
         "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
     }

@@ -135,7 +135,8 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
     assert "meteor-strike" in capsys.readouterr().err
     assert set(FAULTS) == {
         "scraper-stopped", "error-burst", "low-confidence", "missing-prices", "queue-backlog",
-        "stale-data",
+        "stale-data", "proxy-dead", "proxy-blackhole", "proxy-slow", "proxy-banned",
+        "proxy-leaking",
     }  # fmt: skip
 
 

@@ -190,3 +190,15 @@ def test_concurrency_limit_holds_across_processes(platform_db: Database) -> None
     [proxy] = pool.proxies()
     assert proxy.in_use == 0
     assert proxy.requests == sum(r[0] for r in results)
+
+
+def test_leases_lost_by_a_crashed_client_expire(platform_db: Database) -> None:
+    pool = _pool(platform_db, 1, lease_seconds=60)
+    pool.set_policy(DomainPolicy(SHOP, max_concurrency=1))
+    pool.acquire(SHOP)  # never reported: the client "crashed"
+    with pytest.raises(NoProxyAvailable):
+        pool.acquire(SHOP)
+    platform_db.execute("UPDATE opslib.proxies SET last_used_at = now() - interval '61 s'")
+    lease = pool.acquire(SHOP)
+    pool.report(lease, Outcome("success", 5))
+    assert [p.in_use for p in pool.proxies()] == [0]

@@ -43,10 +43,11 @@ cli.add_command(db)
 
 
 def _register_optional() -> None:
-    from opslib.cli import _backup, _lab
+    from opslib.cli import _backup, _lab, _proxies
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
+    cli.add_command(_proxies.proxies)
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome

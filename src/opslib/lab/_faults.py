@@ -11,7 +11,7 @@ from typing import Protocol
 from opslib.adapters import Database
 from opslib.errors import LabError
 from opslib.lab._catalog import HEADROOM
-from opslib.lab._control import Control, ControlFile, FaultRecord, healthy_domain
+from opslib.lab._control import Control, ControlFile, FaultRecord, ProxyMode, healthy_domain
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 
@@ -24,6 +24,11 @@ FAULTS: tuple[str, ...] = (
     "missing-prices",
     "queue-backlog",
     "stale-data",
+    "proxy-dead",
+    "proxy-blackhole",
+    "proxy-slow",
+    "proxy-banned",
+    "proxy-leaking",
 )
 MISSING_SHARE = 0.7
 BACKLOG_SPEED = 0.05
@@ -235,6 +240,48 @@ def _refresh(host: FaultHost, record: FaultRecord) -> str:
     return f"stale-data: history since {start:%H:%M} refilled, workers writing again"
 
 
+# proxy-*: one proxy of the farm changes its mode
+
+
+def _proxy(settings: LabSettings, target: str | None) -> str:
+    proxies = settings.proxies
+    if target is None:
+        return proxies[0][0]
+    wanted = target.lower().rstrip("/")
+    for label, country, port in proxies:
+        if wanted in (label, country, str(port), label.removeprefix("http://")):
+            return label
+    known = ", ".join(f"{label} ({country})" for label, country, _port in proxies)
+    raise LabError(f"unknown proxy {target!r}; the lab has {known}")
+
+
+_PROXY_EFFECT = {
+    "dead": "refuses connections",
+    "blackhole": "accepts connections and never answers",
+    "slow": "answers 3 s late",
+    "banned": "is refused by every shop (HTTP 403)",
+    "leaking": "adds the client's IP in X-Forwarded-For and Via",
+}
+
+
+def _proxy_mode(mode: ProxyMode) -> _Fault:
+    def inject(host: FaultHost, target: str | None) -> str:
+        def change(control: Control) -> None:
+            control.proxies[str(target)].mode = mode
+
+        _update(host, change)
+        return f"proxy-{mode}: {target} {_PROXY_EFFECT[mode]}"
+
+    def heal(host: FaultHost, record: FaultRecord) -> str:
+        def change(control: Control) -> None:
+            control.proxies[str(record.target)].mode = "ok"
+
+        _update(host, change)
+        return f"proxy-{mode}: {record.target} healthy again"
+
+    return _Fault(_proxy, inject, heal)
+
+
 _FAULTS: dict[str, _Fault] = {
     "scraper-stopped": _Fault(_worker, _stop_scraper, _start_scraper),
     "error-burst": _Fault(_domain, _burst, _restore_domain("error-burst")),
@@ -242,6 +289,11 @@ _FAULTS: dict[str, _Fault] = {
     "missing-prices": _Fault(_optional_domain, _drop_prices, _restore_prices),
     "queue-backlog": _Fault(lambda _s, _t: None, _backlog, _drain),
     "stale-data": _Fault(lambda _s, _t: None, _stale, _refresh),
+    "proxy-dead": _proxy_mode("dead"),
+    "proxy-blackhole": _proxy_mode("blackhole"),
+    "proxy-slow": _proxy_mode("slow"),
+    "proxy-banned": _proxy_mode("banned"),
+    "proxy-leaking": _proxy_mode("leaking"),
 }
 
 
@@ -253,7 +305,7 @@ def _fault(name: str) -> _Fault:
 
 
 def normalise_target(name: str, settings: LabSettings, target: str | None) -> str | None:
-    """The canonical target of fault ``name`` (a domain, a worker name or None)."""
+    """The canonical target of fault ``name`` (a domain, a worker, a proxy label or None)."""
     return _fault(name).target(settings, target)
 
 

@@ -35,6 +35,7 @@ from opslib.lab._containers import (
 from opslib.lab._control import ControlFile, FaultRecord, initial_control
 from opslib.lab._faults import FAULTS, heal_fault, inject_fault, normalise_target
 from opslib.lab._paths import LabPaths, load_recorded
+from opslib.lab._pool import register_proxies
 from opslib.lab._postgres import PostgresCluster
 from opslib.lab._procs import Supervisor, child_env, process_alive
 from opslib.lab._prometheus import find_promtool, prometheus_argv, scraped_workers
@@ -122,6 +123,10 @@ def lab_thresholds(settings: LabSettings) -> dict[str, dict[str, float]]:
         "performance.processing_rate": {"warn": round(0.3 * rate, 3), "crit": round(0.1 * rate, 3)},
         "performance.queue_growth": dict(queue),
         "performance.queue_size": dict(queue),
+        # One proxy per country, six in all: one bad proxy is a sixth of the pool.
+        "proxies.healthy_count": {"warn": 6, "crit": 5},
+        "proxies.healthy_share": {"warn": 0.99, "crit": 0.8},
+        "proxies.p95_latency": {"warn": 500, "crit": 1500},
     }
 
 
@@ -431,6 +436,7 @@ class Lab:
             dsn = cluster.dsn
         with Database(dsn, statement_timeout=120, application_name="opslib-lab") as db:
             migrate(db, ("opslib", "platform"))
+            register_proxies(db, settings)
             if not seeded(db):
                 begin = time.monotonic()
                 seed(db, settings, datetime.now(UTC))
@@ -483,6 +489,19 @@ class Lab:
             'error_window = "1m"',
             "recent_minutes = 1",
             "proxy_window_minutes = 10",
+            "",
+            "[proxies]",
+            f"judge_url = {_toml(f'http://127.0.0.1:{settings.shop_port}/judge')}",
+            f"test_timeout = {_toml(2.0)}",
+            f"test_deadline = {_toml(20.0)}",
+            f"health_sample = {_toml(3)}",
+            "# time-compressed like the rest of the lab",
+            f"decay_seconds = {_toml(120.0)}",
+            f"backoff_base = {_toml(10.0)}",
+            f"backoff_max = {_toml(120.0)}",
+            f"lease_seconds = {_toml(30.0)}",
+            f"ban_window_hours = {_toml(1)}",
+            f"required_countries = {{{', '.join(f'{c} = 1' for _l, c, _p in settings.proxies)}}}",
         ]
         if runtime.mode == "local":
             lines.append("# workers run as local processes: no containers to find")

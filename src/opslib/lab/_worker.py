@@ -1,4 +1,5 @@
-"""A scraper worker of the lab: claims due URLs, fetches them through the proxies, extracts the
+"""A scraper worker of the lab: claims due URLs, fetches them through proxies leased from the
+shared :class:`~opslib.proxies.ProxyPool` (and reports each outcome back to it), extracts the
 price, writes ``price_history`` and ``scrape_logs`` and serves ``/metrics``.
 
 Run as ``python -m opslib.lab._worker --state-dir DIR --index N`` (a container's command, or a
@@ -8,7 +9,6 @@ local process). The database DSN comes from the lab's ``opslib.toml``, nothing f
 from __future__ import annotations
 
 import argparse
-import itertools
 import logging
 import signal
 import sys
@@ -33,13 +33,14 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from opslib.adapters import Database
-from opslib.config import load_settings
-from opslib.errors import OpsError
+from opslib.config import ProxySettings, load_settings
+from opslib.errors import NoProxyAvailable, OpsError
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import ControlFile
 from opslib.lab._extract import extract_price
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._settings import LabSettings
+from opslib.proxies import Lease, Outcome, ProxyPool
 
 __all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
 
@@ -138,13 +139,22 @@ class _Attempt:
     duration_ms: int
     body: bytes
     error: str | None
+    report: Outcome
 
 
 class Worker:
     """One scraper worker; ``run`` blocks until ``stop`` is set."""
 
-    def __init__(self, settings: LabSettings, index: int, dsn: str, control: ControlFile) -> None:
+    def __init__(
+        self,
+        settings: LabSettings,
+        index: int,
+        dsn: str,
+        control: ControlFile,
+        proxy_settings: ProxySettings | None = None,
+    ) -> None:
         self.settings = settings
+        self._proxy_settings = proxy_settings or ProxySettings()
         self.index = index
         self.name = settings.worker_name(index)
         self._dsn = dsn
@@ -152,18 +162,8 @@ class Worker:
         self.metrics = _Metrics(settings.domain_names)
         share = HEADROOM * settings.scrape_rate / settings.workers
         self._pacer = _Pacer(lambda: share * self._control.read().workers.speed)
-        self._proxies = settings.proxies
-        self._turn = itertools.count(index * 7)
-        self._turn_lock = threading.Lock()
-        self._clients = {
-            label: httpx.Client(
-                proxy=label,
-                timeout=_TIMEOUT,
-                trust_env=False,
-                headers={"User-Agent": "pricewatch-scraper/1.0"},
-            )
-            for label, _country, _port in self._proxies
-        }
+        self._clients: dict[str, httpx.Client] = {}
+        self._clients_lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
         port = self.settings.metrics_ports[self.index - 1]
@@ -193,9 +193,17 @@ class Worker:
         for client in self._clients.values():
             client.close()
 
-    def _next_proxy(self) -> tuple[str, str, int]:
-        with self._turn_lock:
-            return self._proxies[next(self._turn) % len(self._proxies)]
+    def _client(self, lease: Lease) -> httpx.Client:
+        with self._clients_lock:
+            client = self._clients.get(lease.url)
+            if client is None:
+                client = self._clients[lease.url] = httpx.Client(
+                    proxy=lease.connect_url(),
+                    timeout=_TIMEOUT,
+                    trust_env=False,
+                    headers={"User-Agent": "pricewatch-scraper/1.0"},
+                )
+            return client
 
     def _queue_loop(self, stop: threading.Event) -> None:
         with Database(self._dsn, statement_timeout=5, application_name=self.name) as db:
@@ -220,15 +228,22 @@ class Worker:
                     stop.wait(0.2)
                     continue
                 try:
-                    self._process(db, claimed)
+                    self._process(db, ProxyPool(db, self._proxy_settings), claimed)
                 except OpsError as exc:
                     _log.error("%s: cannot write results of %s: %s", self.name, claimed["url"], exc)
 
-    def _process(self, db: Database, url: dict[str, Any]) -> None:
+    def _process(self, db: Database, pool: ProxyPool, url: dict[str, Any]) -> None:
         for attempt in range(1, _ATTEMPTS + 1):
-            label, country, _port = self._next_proxy()
+            try:
+                lease = pool.acquire(url["domain"])
+            except NoProxyAvailable as exc:
+                _log.error("%s: %s", self.name, exc)
+                self.metrics.errors.labels(url["domain"], "proxy_error").inc()
+                break
+            label, country = lease.url, lease.country or ""
             started = datetime.now(UTC)
-            result = self._fetch(label, url["url"])
+            result = self._fetch(lease, url["url"])
+            pool.report(lease, result.report)
             domain = url["domain"]
             self.metrics.requests.labels(domain).inc()
             self.metrics.duration.observe(result.duration_ms / 1000)
@@ -266,29 +281,35 @@ class Worker:
                         "method": extraction.method if extraction else None,
                     },
                 )
-            if fetched or result.outcome == "banned":
+            if fetched:
                 break
         self.metrics.processed.inc()
 
-    def _fetch(self, proxy: str, url: str) -> _Attempt:
+    def _fetch(self, lease: Lease, url: str) -> _Attempt:
         begin = time.monotonic()
 
         def took() -> int:
             return int((time.monotonic() - begin) * 1000)
 
+        def failed(outcome: str, status: int | None, error: str) -> _Attempt:
+            ms = took()
+            return _Attempt(outcome, status, ms, b"", error, Outcome("failure", ms, error))
+
         try:
-            response = self._clients[proxy].get(url)
+            response = self._client(lease).get(url)
         except httpx.TimeoutException as exc:
-            return _Attempt("timeout", None, took(), b"", type(exc).__name__)
+            return failed("timeout", None, type(exc).__name__)
         except httpx.TransportError as exc:
-            return _Attempt("proxy_error", None, took(), b"", f"{type(exc).__name__}: {exc}"[:200])
+            return failed("proxy_error", None, f"{type(exc).__name__}: {exc}"[:200])
         status = response.status_code
-        if status == 200:
-            return _Attempt("ok", status, took(), response.content, None)
         if "proxy-status" in response.headers:
-            return _Attempt("proxy_error", status, took(), b"", response.headers["proxy-status"])
-        outcome = "banned" if status == 403 else "http_error"
-        return _Attempt(outcome, status, took(), b"", f"HTTP {status}")
+            return failed("proxy_error", status, response.headers["proxy-status"])
+        ms = took()
+        report = lease.outcome(status, ms, response.content)
+        if status == 200 and report.kind != "ban":
+            return _Attempt("ok", status, ms, response.content, None, report)
+        outcome = "banned" if report.kind == "ban" else "http_error"
+        return _Attempt(outcome, status, ms, b"", f"HTTP {status}", report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -311,7 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    worker = Worker(settings, args.index, dsn.get_secret_value(), ControlFile(paths.control))
+    worker = Worker(
+        settings,
+        args.index,
+        dsn.get_secret_value(),
+        ControlFile(paths.control),
+        load_settings(paths.config).proxies,
+    )
     worker.run(stop)
     _log.info("%s: stopped", worker.name)
     return 0

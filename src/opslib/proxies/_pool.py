@@ -19,6 +19,7 @@ from opslib.adapters import Database
 from opslib.config import ProxySettings
 from opslib.errors import DataError, NoProxyAvailable
 from opslib.proxies._model import Proxy, ProxyState
+from opslib.proxies._tester import ProbeResult
 
 __all__ = ["DomainPolicy", "Lease", "Outcome", "PoolProxy", "ProxyPool"]
 
@@ -27,7 +28,8 @@ DEFAULT_BAN_PATTERNS = ("captcha", "are you a robot", "access denied")
 _BODY_SCAN = 4096
 
 # Weighted random choice (exponential race): weight = health^2 * free share / latency factor.
-# Health is a Laplace-smoothed success rate, so decay pulls a proxy's record back towards 0.5.
+# Health is (successes + 1) / (successes + failures + 1): an untried proxy counts as healthy, and
+# decay forgives old failures, so every proxy gets tried again.
 _ACQUIRE: LiteralString = """
 WITH policy AS (
     SELECT country, sticky, max_concurrency, ban_statuses, ban_patterns, ban_minutes
@@ -39,20 +41,25 @@ WITH policy AS (
       AND (coalesce(%(country)s, policy.country) IS NULL
            OR p.country = coalesce(%(country)s, policy.country))
       AND (p.backoff_until IS NULL OR p.backoff_until <= now())
-      AND p.in_use < least(p.max_concurrency, coalesce(policy.max_concurrency, p.max_concurrency))
+      AND (p.in_use < least(p.max_concurrency, coalesce(policy.max_concurrency, p.max_concurrency))
+           OR p.last_used_at < now() - make_interval(secs => %(lease_seconds)s))
       AND NOT EXISTS (SELECT 1 FROM opslib.proxy_bans b
                       WHERE b.proxy_id = p.id AND b.domain = %(domain)s AND b.until > now())
     ORDER BY
       CASE WHEN coalesce(policy.sticky, false) AND %(session)s::text IS NOT NULL
            THEN hashtext(%(session)s || p.url) END,
       -ln(1 - random()) / greatest(
-          power((p.successes + 1) / (p.successes + p.failures + 2), 2)
+          power((p.successes + 1) / (p.successes + p.failures + 1), 2)
           * (1 - p.in_use::float8 / (p.max_concurrency + 1))
           / (1 + coalesce(p.latency_ms, 0) / 1000), 1e-9)
     LIMIT 1
     FOR UPDATE OF p SKIP LOCKED
 )
-UPDATE opslib.proxies p SET in_use = p.in_use + 1, last_used_at = now()
+UPDATE opslib.proxies p SET last_used_at = now(),
+    -- Leases of a crashed client are never reported: a proxy nobody could lease for
+    -- lease_seconds starts counting afresh.
+    in_use = CASE WHEN p.last_used_at < now() - make_interval(secs => %(lease_seconds)s)
+                  THEN 1 ELSE p.in_use + 1 END
 FROM pick
 WHERE p.id = pick.id
 RETURNING p.id, p.url, p.scheme, p.host, p.port, p.username, p.password, p.country, p.source,
@@ -138,7 +145,7 @@ _LIST: LiteralString = """
 SELECT p.id, p.url, p.scheme, p.host, p.port, p.username, p.country, p.source, p.tags, p.state,
        p.in_use, p.max_concurrency, p.requests, p.consecutive_failures, p.backoff_until,
        p.latency_ms, p.checked_at, p.check_ok, p.exit_ip, p.leaks,
-       (p.successes + 1) / (p.successes + p.failures + 2) AS success_rate,
+       (p.successes + 1) / (p.successes + p.failures + 1) AS success_rate,
        (SELECT array_agg(b.domain ORDER BY b.domain) FROM opslib.proxy_bans b
         WHERE b.proxy_id = p.id AND b.until > now()) AS banned_for
 FROM opslib.proxies p
@@ -281,6 +288,10 @@ class ProxyPool:
         self._db = db
         self.settings = settings if settings is not None else ProxySettings()
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     # the scrapers' side
 
     def acquire(self, domain: str, country: str | None = None, session: str | None = None) -> Lease:
@@ -290,7 +301,13 @@ class ProxyPool:
         :class:`NoProxyAvailable` saying why when none is eligible.
         """
         code = country.lower() if country else None
-        row = self._db.fetch_one(_ACQUIRE, {"domain": domain, "country": code, "session": session})
+        params = {
+            "domain": domain,
+            "country": code,
+            "session": session,
+            "lease_seconds": self.settings.lease_seconds,
+        }
+        row = self._db.fetch_one(_ACQUIRE, params)
         if row is None:
             raise NoProxyAvailable(domain, self._why_none(domain, code))
         return Lease(
@@ -451,3 +468,26 @@ class ProxyPool:
             {"hours": hours},
         )
         return {r["domain"]: (int(r["requests"]), int(r["bans"])) for r in rows}
+
+    def record_probes(self, results: Sequence[ProbeResult]) -> None:
+        """Store test results (one statement); a failed test is an event in the history."""
+        done = [r for r in results if r.status != "deadline"]
+        if not done:
+            return
+        self._db.execute(
+            "WITH r AS (SELECT * FROM unnest(%(urls)s::text[], %(ok)s::bool[], %(ip)s::text[],"
+            " %(leaks)s::bool[], %(detail)s::text[]) AS t(url, ok, exit_ip, leaks, detail)),"
+            " upd AS (UPDATE opslib.proxies p SET checked_at = now(), check_ok = r.ok,"
+            " exit_ip = coalesce(r.exit_ip, p.exit_ip), leaks = coalesce(r.leaks, p.leaks)"
+            " FROM r WHERE p.url = r.url RETURNING p.id, r.ok, r.leaks, r.detail)"
+            " INSERT INTO opslib.proxy_events (proxy_id, kind, detail)"
+            " SELECT id, CASE WHEN ok THEN 'leaking' ELSE 'test_failed' END, detail FROM upd"
+            " WHERE NOT ok OR leaks",
+            {
+                "urls": [r.url for r in done],
+                "ok": [r.ok for r in done],
+                "ip": [r.exit_ip for r in done],
+                "leaks": [r.leaks for r in done],
+                "detail": [r.error or "client IP visible to the target" for r in done],
+            },
+        )

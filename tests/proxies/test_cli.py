@@ -1,0 +1,149 @@
+"""``opslib proxies ...`` against a real database (and the lab for the live tests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from opslib.adapters import Database
+from opslib.cli import main
+from opslib.lab import Lab
+
+LIST = (
+    b"""# a messy list
+10.0.0.1:3128
+http://alice:hunter2secret@10.0.0.2:8080
+socks5://10.0.0.3:1080,de
+ftp://10.0.0.4:21
+10.0.0.5:99999
+\xff\xfe not utf-8
+10.0.0.1:3128
+{"url": "https://10.0.0.6:443", "country": "fr", "tags": ["dc"]}
+{"url": broken json
+"""
+    + b"x" * 10_000
+    + b"\n10.0.0.7:80\n"
+)
+
+
+@pytest.fixture
+def env(platform_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPSLIB_CONFIG", raising=False)
+    return platform_db
+
+
+def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    code = main(["--json", *argv])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_update_reports_bad_lines_and_merges(
+    env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "list.txt"
+    path.write_bytes(LIST)
+    code, dry, err = _json(capsys, ["proxies", "update", str(path), "--dry-run"])
+    assert code == 0
+    assert (dry["added"], dry["removed"], dry["duplicates_merged"]) == (5, 0, 1)
+    lines = {p["line"]: p["problem"] for p in dry["problems"]}
+    assert set(lines) == {5, 6, 7, 10, 11}
+    assert "unknown scheme" in lines[5]
+    assert "out of range" in lines[6]
+    assert "UTF-8" in lines[7]
+    assert "list.txt:5:" in err
+    assert env.fetch_one("SELECT count(*) AS n FROM opslib.proxies") == {"n": 0}
+    code, done, _ = _json(capsys, ["proxies", "update", str(path)])
+    assert (code, done["added"]) == (0, 5)
+    path.write_bytes(b"10.0.0.1:3128\n10.0.0.7:80\n")
+    code, again, _ = _json(capsys, ["proxies", "update", str(path)])
+    assert (again["added"], again["removed"], again["unchanged"]) == (0, 3, 2)
+    code, listed, _ = _json(capsys, ["proxies", "list"])
+    states = {p["url"]: p["state"] for p in listed}
+    assert states["http://10.0.0.2:8080"] == "retired"
+    assert "hunter2secret" not in json.dumps(listed)
+    audit = env.fetch_all("SELECT action, dry_run FROM opslib.audit_log ORDER BY id")
+    assert [(a["action"], a["dry_run"]) for a in audit][:2] == [
+        ("proxies.update", True),
+        ("proxies.update", False),
+    ]
+    assert "hunter2secret" not in json.dumps(
+        env.fetch_all("SELECT * FROM opslib.audit_log"), default=str
+    )
+
+
+def test_update_of_a_huge_file_does_not_crash(
+    env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as fh:
+        fh.write(b"10.1.0.1:3128\n")
+        fh.write(b"y" * (100 * 1024 * 1024))  # one 100 MB line
+        fh.write(b"\n10.1.0.2:3128\n")
+    code, out, _ = _json(capsys, ["proxies", "update", str(path), "--dry-run"])
+    assert code == 0
+    assert out["added"] == 2
+    assert out["problems"] == [
+        {"source": "huge.txt", "line": 2, "problem": "line longer than 4096 bytes"}
+    ]
+
+
+def test_missing_file_is_one_line_error(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["proxies", "update", "/nonexistent/list"]) == 3
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_config_and_rotate_dry_run(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    code, shown, _ = _json(
+        capsys, ["proxies", "config", "alpha.test", "--sticky", "--max-concurrency", "2",
+                 "--ban-status", "403", "--dry-run"],
+    )  # fmt: skip
+    assert (code, shown["sticky"], shown["dry_run"]) == (0, True, True)
+    assert env.fetch_one("SELECT count(*) AS n FROM opslib.proxy_policies") == {"n": 0}
+    _json(capsys, ["proxies", "config", "alpha.test", "--country", "DE", "--sticky"])
+    row = env.fetch_one("SELECT country, sticky FROM opslib.proxy_policies")
+    assert row == {"country": "de", "sticky": True}
+    assert main(["proxies", "config", "alpha.test", "--country", "Germany"]) == 3
+    env.execute(
+        "INSERT INTO opslib.proxies (url, scheme, host, port, country, check_ok)"
+        " VALUES ('http://10.0.0.1:1', 'http', '10.0.0.1', 1, 'de', false),"
+        " ('http://10.0.0.2:1', 'http', '10.0.0.2', 1, 'fr', false)"
+    )
+    env.execute(
+        "INSERT INTO opslib.proxies (url, scheme, host, port, country, state)"
+        " VALUES ('http://10.0.0.3:1', 'http', '10.0.0.3', 1, 'fr', 'reserve')"
+    )
+    code, plan, _ = _json(capsys, ["proxies", "rotate", "--dry-run"])
+    assert len(plan["quarantine"]) == 2
+    assert [u for u, _why in plan["promote"]] == ["http://10.0.0.3:1"]
+    states = env.fetch_all("SELECT state FROM opslib.proxies ORDER BY url")
+    assert [s["state"] for s in states] == ["active", "active", "reserve"]
+
+
+def test_test_and_health_against_the_lab(
+    healthy_lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPSLIB_CONFIG", str(healthy_lab.config_file))
+    code, out, _ = _json(capsys, ["proxies", "test"])
+    lab_results = [r for r in out["results"] if r["url"].startswith("http://127.0.0.1:")]
+    assert len(lab_results) == 6
+    assert all(r["status"] == "ok" and r["leaks"] is False for r in lab_results), lab_results
+    exits = {r["exit_ip"] for r in lab_results}
+    assert exits == {healthy_lab.settings.proxy_source_ip(i) for i in range(6)}
+    leaky, dead = healthy_lab.settings.proxies[0][0], healthy_lab.settings.proxies[1][0]
+    healthy_lab.inject("proxy-leaking", target=leaky)
+    healthy_lab.inject("proxy-dead", target=dead)
+    try:
+        code, out, _ = _json(capsys, ["proxies", "test"])
+    finally:
+        healthy_lab.heal()
+    by_url = {r["url"]: r for r in out["results"]}
+    assert code == 1
+    assert by_url[leaky]["leaks"] is True
+    assert by_url[dead]["status"] == "failed"
+    code, out, _ = _json(capsys, ["proxies", "health"])
+    assert out["tested"] == 3
