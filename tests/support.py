@@ -6,10 +6,13 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
-__all__ = ["free_port", "require", "wait_until"]
+T = TypeVar("T")
+
+__all__ = ["free_port", "poll_until", "require", "wait_until"]
 
 
 def require(condition: bool, why: str) -> None:
@@ -36,3 +39,16 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.1)
+
+
+def poll_until(
+    measure: Callable[[], T], accept: Callable[[T], bool], deadline: float, interval: float = 2
+) -> T:
+    """Call ``measure`` every ``interval`` s until ``accept`` holds or ``deadline`` s pass;
+    return the last value (the caller asserts on it, so a failure shows what was seen)."""
+    until = time.monotonic() + deadline
+    while True:
+        value = measure()
+        if accept(value) or time.monotonic() > until:
+            return value
+        time.sleep(interval)

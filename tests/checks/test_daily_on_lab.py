@@ -23,6 +23,7 @@ from opslib.config import Settings, load_settings
 from opslib.lab import Lab
 from opslib.results import CheckResult, Severity
 from tests.pytest_plugin.conftest import read_html
+from tests.support import poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,12 +73,7 @@ def wait_for(
     check: Check, stack: Stack, accept: Callable[[CheckResult], bool], *, deadline: float = 120
 ) -> CheckResult:
     """Poll ``check`` every 2 s until ``accept`` holds or ``deadline`` seconds pass."""
-    until = time.monotonic() + deadline
-    while True:
-        result = check(stack)
-        if accept(result) or time.monotonic() > until:
-            return result
-        time.sleep(2)
+    return poll_until(lambda: check(stack), accept, deadline)
 
 
 def test_daily_run_on_healthy_lab_is_all_green_with_reports(lab: Lab, tmp_path: Path) -> None:

@@ -1,6 +1,12 @@
 """The proxy pool: the scrapers' rotation library, its tests, imports, rotation and checks."""
 
-from opslib.proxies._checks import ban_rate, country_distribution, healthy_proxies, pool_latency
+from opslib.proxies._checks import (
+    ban_rate,
+    country_distribution,
+    healthy_proxies,
+    leaking_proxies,
+    pool_latency,
+)
 from opslib.proxies._importer import ImportResult, LineProblem, parse_proxy_lines, read_lines
 from opslib.proxies._model import SCHEMES, Proxy, ProxyState, parse_proxy_url
 from opslib.proxies._performance import ProxyStats, proxy_performance, proxy_stats
@@ -26,6 +32,7 @@ __all__ = [
     "ban_rate",
     "country_distribution",
     "healthy_proxies",
+    "leaking_proxies",
     "parse_proxy_lines",
     "parse_proxy_url",
     "plan_rotation",

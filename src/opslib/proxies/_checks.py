@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
 from opslib.config import Settings
 from opslib.proxies._model import ProxyState
 from opslib.proxies._pool import PoolProxy, ProxyPool
 from opslib.results import Chart, CheckResult, Measurement, Series, Table
 
-__all__ = ["ban_rate", "country_distribution", "healthy_proxies", "pool_latency"]
+__all__ = [
+    "ban_rate",
+    "country_distribution",
+    "healthy_proxies",
+    "leaking_proxies",
+    "pool_latency",
+]
 
 SOP = "weekly.proxy_pool"
 _ROTATE = "quarantine failing proxies and promote reserves (opslib proxies rotate)"
@@ -146,4 +152,31 @@ def pool_latency(pool: ProxyPool, settings: Settings) -> CheckResult:
         SOP, title,
         (Measurement("p95_latency", round(p95), settings.threshold("proxies.p95_latency")),),
         remediation=_ROTATE,
+    )  # fmt: skip
+
+
+def leaking_proxies(pool: ProxyPool, settings: Settings) -> CheckResult:
+    """Active proxies whose last test saw the client's IP (Via / X-Forwarded-For) at the judge.
+
+    Scrapers cannot notice a leak (the page still loads), so only a test run shows it: this
+    reads the results ``opslib proxies test`` recorded.
+    """
+    title = "active proxies leaking the client IP (last test)"
+    active = pool.proxies([ProxyState.ACTIVE])
+    tested = [p for p in active if p.checked_at is not None]
+    if not tested:
+        return CheckResult.unknown(
+            SOP, title, "no active proxy has been tested yet (opslib proxies test)"
+        )
+    leaking = sorted(p.url for p in tested if p.leaks)
+    untested = len(active) - len(tested)
+    oldest = min(p.checked_at for p in tested if p.checked_at is not None)
+    note = f"leaking: {', '.join(leaking)}; " if leaking else ""
+    note += f"{len(tested)} tested, oldest test {oldest.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    note += f", {untested} untested" if untested else ""
+    return CheckResult(
+        SOP, title,
+        (Measurement("leaking", len(leaking), settings.threshold("proxies.leaking"), note=note),),
+        remediation="retest (opslib proxies test), then quarantine leaking proxies "
+        "(opslib proxies rotate)",
     )  # fmt: skip
