@@ -28,7 +28,7 @@ from pathlib import Path
 from psycopg import sql
 
 from opslib.adapters import Database
-from opslib.backups import find_tools
+from opslib.backups import Catalog, find_tools
 from opslib.backups._tools import client_env, server_major
 from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import migrate
@@ -73,7 +73,8 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False, timeout=7200)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        raise SystemExit(f"{Path(argv[0]).name} {argv[1:3]} failed: {done.stderr[-800:]}")
+        shown = (done.stdout + done.stderr)[-800:]
+        raise SystemExit(f"{' '.join(argv[-3:])} failed ({done.returncode}): {shown}")
     return seconds, done.stdout
 
 
@@ -167,7 +168,8 @@ def _measure(
         size_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
         seconds, _ = _timed(["sha256sum", *files], env)
         sha.append(seconds)
-        shutil.rmtree(folder)
+        shutil.rmtree(folder)  # bounded disk use; the catalogue is told, so it stays consistent
+        Catalog(db, backup_dir).mark_deleted(name)
 
     def med(values: list[float]) -> float:
         return statistics.median(values)

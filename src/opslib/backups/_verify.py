@@ -13,7 +13,7 @@ from typing import LiteralString
 
 from psycopg import conninfo, sql
 
-from opslib.adapters import Database
+from opslib.adapters import Database, Row
 from opslib.backups._catalog import BackupRecord, Catalog
 from opslib.backups._create import Progress
 from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
@@ -33,20 +33,12 @@ __all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
 
 SCRATCH_PREFIX = "opslib_verify_"
 _STEP = re.compile(r"^pg_restore: (creating|processing data for table|processing item) ")
-# Sanity queries on the restored platform tables: each counts rows that must not exist.
-_SANITY: tuple[tuple[str, str, LiteralString], ...] = (
-    (
-        "price_history",
-        "prices pointing at no monitored URL",
-        "SELECT count(*) AS n FROM price_history p"
-        " WHERE NOT EXISTS (SELECT 1 FROM monitored_urls u WHERE u.id = p.url_id)",
-    ),
-    ("price_history", "negative prices", "SELECT count(*) AS n FROM price_history WHERE price < 0"),
-    (
-        "price_history",
-        "prices checked after the backup was taken",
-        "SELECT count(*) AS n FROM price_history WHERE checked_at > %(limit)s",
-    ),
+# One pass over the restored prices: the count, the newest row, and rows that must not exist.
+# (Prices pointing at no URL are ruled out by the foreign key pg_restore validates.)
+_PRICES: LiteralString = (
+    "SELECT count(*) AS n, max(checked_at) AS newest,"
+    " count(*) FILTER (WHERE price < 0) AS negative,"
+    " count(*) FILTER (WHERE checked_at > %(limit)s) AS later FROM price_history"
 )
 
 
@@ -203,33 +195,44 @@ def _compare(
 ) -> tuple[dict[str, int], datetime | None, list[str]]:
     problems: list[str] = []
     counts: dict[str, int] = {}
-    for table, expected in sorted(manifest.row_counts.items()):
+    newest = None
+    limit = manifest.created_at + timedelta(minutes=5)
+    for table in sorted(manifest.row_counts):
         try:
-            row = restored.fetch_one(
-                sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-            )
+            if table == "price_history":
+                row = restored.fetch_one(_PRICES, {"limit": limit})
+            else:
+                row = restored.fetch_one(
+                    sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+                )
         except OpsError as exc:
             problems.append(f"{table}: cannot be read after restore: {exc}")
             continue
-        counts[table] = int(row["n"]) if row else 0
-        if counts[table] != expected:
-            problems.append(f"{table}: {counts[table]} rows restored, manifest says {expected}")
-    newest = None
-    if "price_history" in counts:
-        row = restored.fetch_one("SELECT max(checked_at) AS newest FROM price_history")
-        newest = row["newest"] if row else None
-        if newest != manifest.newest_checked_at:
-            problems.append(
-                f"newest checked_at restored {newest}, manifest says {manifest.newest_checked_at}"
-            )
-    limit = manifest.created_at + timedelta(minutes=5)
-    for table, what, query in _SANITY:
-        if table in counts:
-            row = restored.fetch_one(query, {"limit": limit})
-            bad = int(row["n"]) if row else 0
-            if bad:
-                problems.append(f"sanity: {bad} {what}")
+        assert row is not None
+        counts[table] = int(row["n"])
+        if table == "price_history":
+            newest = row["newest"]
+            problems += _price_problems(row, manifest)
+    problems[:0] = [
+        f"{table}: {counts[table]} rows restored, manifest says {expected}"
+        for table, expected in sorted(manifest.row_counts.items())
+        if table in counts and counts[table] != expected
+    ]
     return counts, newest, problems
+
+
+def _price_problems(row: Row, manifest: Manifest) -> list[str]:
+    problems = []
+    if row["newest"] != manifest.newest_checked_at:
+        problems.append(
+            f"newest checked_at restored {row['newest']},"
+            f" manifest says {manifest.newest_checked_at}"
+        )
+    if row["negative"]:
+        problems.append(f"sanity: {row['negative']} negative prices")
+    if row["later"]:
+        problems.append(f"sanity: {row['later']} prices checked after the backup was taken")
+    return problems
 
 
 def _summary(counts: dict[str, int]) -> str:

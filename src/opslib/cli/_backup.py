@@ -170,7 +170,8 @@ def integrity_cmd(app: AppContext, name: str | None) -> None:
         if app.output.isatty():
             app.output.info(f"checking {record.name}")
         reports.append(backups.check_integrity(record.path, tools, record))
-    consistency = catalog.consistency()
+    # A named backup is judged alone; without a name the whole directory must agree too.
+    consistency = catalog.consistency() if name is None else backups.Consistency()
     rows = [
         (
             r.name,
