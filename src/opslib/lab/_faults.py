@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -264,12 +265,28 @@ _PROXY_EFFECT = {
 }
 
 
+def _wait_refused(settings: LabSettings, label: str, timeout: float = 3.0) -> None:
+    """Return once the proxy farm has closed ``label``'s listener (it re-reads the control file
+    every 0.25 s), so whoever injected the fault sees it at once."""
+    port = next(p for lbl, _c, p in settings.proxies if lbl == label)
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise LabError(f"proxy {label} still accepts connections {timeout:g} s after proxy-dead")
+
+
 def _proxy_mode(mode: ProxyMode) -> _Fault:
     def inject(host: FaultHost, target: str | None) -> str:
         def change(control: Control) -> None:
             control.proxies[str(target)].mode = mode
 
         _update(host, change)
+        if mode == "dead":
+            _wait_refused(host.settings, str(target))
         return f"proxy-{mode}: {target} {_PROXY_EFFECT[mode]}"
 
     def heal(host: FaultHost, record: FaultRecord) -> str:
