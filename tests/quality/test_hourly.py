@@ -34,8 +34,8 @@ def _fill(
     for h in hours_ago:
         if seconds_ago is not None:
             at = now - timedelta(seconds=seconds_ago)
-        elif h == 0:
-            at = hour + (now - hour) / 2
+        elif h == 0:  # recent (fresh), yet inside the current hour whatever the minute
+            at = now - min(timedelta(seconds=30), (now - hour) / 2)
         else:
             at = hour - timedelta(hours=h) + timedelta(minutes=30)
         for i in range(per_hour):
