@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
 from opslib.adapters import Platform
 from opslib.config import load_settings
 from opslib.lab import Lab, LabSettings
@@ -70,7 +72,10 @@ def main() -> int:
 def _measure(lab: Lab, rounds: int, state: Path) -> int:
     settings = load_settings(lab.config_file)
     assert settings.database_dsn is not None
-    dsn = settings.database_dsn.get_secret_value()
+    # The password goes to psql through its environment, never its command line (ps shows it).
+    params = conninfo_to_dict(settings.database_dsn.get_secret_value())
+    psql_env = {**os.environ, "PGPASSWORD": str(params.pop("password", ""))}
+    conninfo = make_conninfo(**{k: str(v) for k, v in params.items()})
     project = settings.compose_project
     label = f"label=com.docker.compose.project={project}"
     env = {**os.environ, "OPSLIB_CONFIG": str(lab.config_file)}
@@ -90,7 +95,7 @@ def _measure(lab: Lab, rounds: int, state: Path) -> int:
         _run(["docker", "ps", "--filter", label])
         _run(["docker", "stats", "--no-stream", *ids])
         _run(["curl", "-s", "-g", "--max-time", "5", query])
-        _run(["psql", dsn, "-q", "-c", DAILY_SQL])
+        _run(["psql", conninfo, "-q", "-c", DAILY_SQL], psql_env)
 
     with Platform(project) as platform:
         running = [c for c in platform.containers() if c.running]

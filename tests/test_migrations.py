@@ -3,10 +3,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from opslib.adapters import Database
+from opslib.audit import AuditLog
+from opslib.cli import main
 from opslib.errors import DataError
 from opslib.migrations import applied, available, migrate, pending
 
@@ -73,3 +76,19 @@ def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
     )
     assert all(r["n"] == 1 for r in rows)
     assert len(rows) == total
+
+
+def test_dry_run_applies_nothing_and_is_audited_once_the_schema_exists(
+    fresh_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPSLIB_CONFIG", raising=False)
+    monkeypatch.setenv("OPSLIB_DATABASE_DSN", fresh_db.dsn)
+    assert main(["db", "migrate", "--dry-run"]) == 0
+    assert applied(fresh_db, "opslib") == {}  # nothing applied, no audit table created
+    migrate(fresh_db, ("opslib",))
+    assert main(["db", "migrate", "--platform", "--dry-run"]) == 0
+    [entry] = AuditLog(fresh_db).recent(5, action="db.migrate")
+    assert (entry.dry_run, entry.outcome) == (True, "ok")
+    assert entry.detail == f"would apply {len(available('platform'))}"
+    assert pending(fresh_db, "platform") == available("platform")

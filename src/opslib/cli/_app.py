@@ -37,6 +37,7 @@ def cli(ctx: click.Context, config_file: Path | None, as_json: bool, verbose: in
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = AppContext(config_file=config_file, output=Output(as_json=as_json))
+    ctx.call_on_close(ctx.obj.close)
 
 
 cli.add_command(db)

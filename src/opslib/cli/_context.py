@@ -47,5 +47,11 @@ class AppContext:
     def audit(self) -> AuditLog:
         return AuditLog(self.database, self.settings.actor)
 
+    def close(self) -> None:
+        """Close the database connection, if one was opened."""
+        database = self.__dict__.get("database")
+        if isinstance(database, Database):
+            database.close()
+
 
 pass_app = click.make_pass_decorator(AppContext)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from opslib.cli._context import AppContext, pass_app
-from opslib.migrations import MigrationSet, available, migrate, pending
+from opslib.migrations import MigrationSet, applied, available, migrate, pending
 
 __all__ = ["db"]
 
@@ -26,6 +26,15 @@ def migrate_cmd(app: AppContext, platform: bool, dry_run: bool) -> None:
     sets: tuple[MigrationSet, ...] = ("opslib", "platform") if platform else ("opslib",)
     if dry_run:
         todo = [m for s in sets for m in pending(app.database, s)]
+        # A never-migrated database has no audit table yet, and a dry run must not create one.
+        if applied(app.database, "opslib"):
+            app.audit.record(
+                "db.migrate",
+                {"platform": platform},
+                dry_run=True,
+                outcome="ok",
+                detail=f"would apply {len(todo)}",
+            )
     else:
         with app.audit.action("db.migrate", {"platform": platform}, dry_run=False) as outcome:
             todo = migrate(app.database, sets)
