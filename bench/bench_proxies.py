@@ -1,14 +1,15 @@
 """Benchmark: testing 1,000 proxies concurrently against a sequential loop; pool throughput.
 
-Run with ``nox -s bench`` (or ``python bench/bench_proxies.py [--rounds N] [--timeout T]``).
+Run with ``nox -s bench`` (or ``python bench/bench_proxies.py [--rounds N] [--timeouts 1,2,5]``).
 Measures side by side in one run:
 
 1. ``probe_proxies`` (what ``opslib proxies test`` runs) over 1,000 proxies on 127.0.0.1 (70 %
    fast, 10 % slow, 10 % dead = connection refused, 10 % black hole = accepts, never answers)
-   against a judge, per-proxy timeout T: wall time against the bound 1.5 x T + the time the
-   concurrency limit imposes (the summed nominal per-proxy time / concurrency), proxies per
-   second and the peak memory of the testing process; against a sequential loop (one httpx
-   client call after another) over a sample of 50 with the same mix, extrapolated to 1,000.
+   against a judge, for each per-proxy timeout T (1, 2 and 5 s): wall time against the bound
+   1.5 x T + the time the concurrency limit imposes (the summed nominal per-proxy time /
+   concurrency), proxies per second, CPU per proxy and the peak memory of the testing process;
+   against a sequential loop (one httpx client call after another) over a sample of 50 with
+   the same mix, extrapolated to 1,000.
 2. ``ProxyPool.acquire`` + ``report`` cycles per second from 1 and from 4 processes sharing one
    pool in PostgreSQL (a scratch cluster of the bench's own, removed afterwards).
 
@@ -161,8 +162,31 @@ def _sequential(proxies: list[Proxy], judge: str, timeout: float) -> float:
     return time.perf_counter() - began
 
 
-def bench_testing(rounds: int, timeout: float) -> None:
+def _concurrent(
+    proxies: list[Proxy], judge: str, timeout: float, rounds: int
+) -> tuple[list[float], list[float], dict[str, int]]:
+    """Wall and CPU seconds of each round, and the statuses of the last."""
+    walls: list[float] = []
+    cpus: list[float] = []
+    statuses: dict[str, int] = {}
+    for _ in range(rounds):
+        began, cpu = time.perf_counter(), time.process_time()
+        results = asyncio.run(
+            probe_proxies(proxies, judge, timeout=timeout, deadline=60, concurrency=CONCURRENCY)
+        )
+        walls.append(time.perf_counter() - began)
+        cpus.append(time.process_time() - cpu)
+        statuses = {}
+        for r in results:
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+    return walls, cpus, statuses
+
+
+def bench_testing(rounds: int, timeouts: list[float]) -> None:
     kinds = _kinds()
+    mix = ", ".join(f"{round(N_PROXIES * s)} {k}" for k, s in MIX.items())
+    print(f"1. testing {N_PROXIES} proxies on 127.0.0.1 ({mix}; slow = {SLOW_SECONDS} s)")
+    print(f"   concurrency {CONCURRENCY}, rounds {rounds} per timeout; medians")
     parent, child = multiprocessing.get_context("spawn").Pipe()
     server = multiprocessing.get_context("spawn").Process(
         target=_server_process, args=(kinds, child), daemon=True
@@ -172,54 +196,40 @@ def bench_testing(rounds: int, timeout: float) -> None:
         judge_port, ports = parent.recv()
         judge = f"http://127.0.0.1:{judge_port}/judge"
         proxies = [parse_proxy_url(f"127.0.0.1:{port}") for port in ports]
-        nominal = {"fast": 0.005, "slow": SLOW_SECONDS, "dead": 0.001, "blackhole": timeout}
-        limit_time = sum(nominal[k] for k in kinds) / CONCURRENCY
-        bound = 1.5 * timeout + limit_time
-        walls: list[float] = []
-        cpus: list[float] = []
-        statuses: dict[str, int] = {}
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for _ in range(rounds):
-            began, cpu = time.perf_counter(), time.process_time()
-            results = asyncio.run(
-                probe_proxies(proxies, judge, timeout=timeout, deadline=60, concurrency=CONCURRENCY)
+        for timeout in timeouts:
+            nominal = {"fast": 0.005, "slow": SLOW_SECONDS, "dead": 0.001, "blackhole": timeout}
+            limit_time = sum(nominal[k] for k in kinds) / CONCURRENCY
+            bound = 1.5 * timeout + limit_time
+            walls, cpus, statuses = _concurrent(proxies, judge, timeout, rounds)
+            wall, cpu = statistics.median(walls), statistics.median(cpus)
+            sample = proxies[:SEQUENTIAL_SAMPLE]
+            seq = _sequential(sample, judge, timeout) * N_PROXIES / len(sample)
+            print(f"   T = {timeout:g} s: results {dict(sorted(statuses.items()))}")
+            print(
+                f"     concurrent: wall {wall:.2f} s (runs {', '.join(f'{w:.2f}' for w in walls)})"
+                f" vs bound 1.5 x T + {limit_time:.2f} s (concurrency limit) = {bound:.2f} s"
+                f" -> {'within' if wall <= bound else 'OVER'} ({wall / bound:.2f}x of the bound)"
             )
-            walls.append(time.perf_counter() - began)
-            cpus.append(time.process_time() - cpu)
-            statuses = {}
-            for r in results:
-                statuses[r.status] = statuses.get(r.status, 0) + 1
+            print(
+                f"     concurrent: {N_PROXIES / wall:,.0f} proxies/s; CPU of the testing process"
+                f" {cpu:.2f} s ({cpu / N_PROXIES * 1000:.2f} ms per proxy)"
+            )
+            print(
+                f"     sequential: {seq:.1f} s for {N_PROXIES} (EXTRAPOLATED from the first"
+                f" {len(sample)}, same mix), {N_PROXIES / seq:,.1f} proxies/s;"
+                f" concurrent is {seq / wall:,.0f}x faster"
+            )
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        wall = statistics.median(walls)
-        sample = proxies[:SEQUENTIAL_SAMPLE]
-        seq = _sequential(sample, judge, timeout) * N_PROXIES / len(sample)
+        print(
+            f"   peak RSS of the testing process {peak_mb:.0f} MB"
+            f" (before testing: {rss_before / 1024:.0f} MB)"
+        )
     finally:
         parent.send("stop")
         server.join(10)
         if server.is_alive():
             server.kill()
-    mix = ", ".join(f"{round(N_PROXIES * s)} {k}" for k, s in MIX.items())
-    print(f"1. testing {N_PROXIES} proxies on 127.0.0.1 ({mix}; slow = {SLOW_SECONDS} s)")
-    print(f"   per-proxy timeout T = {timeout:g} s, concurrency {CONCURRENCY}, rounds {rounds}")
-    print(f"   results: {dict(sorted(statuses.items()))}")
-    print(
-        f"   concurrent: wall {wall:.2f} s (median; runs {', '.join(f'{w:.2f}' for w in walls)})"
-        f" vs bound 1.5 x T + {limit_time:.2f} s (concurrency limit) = {bound:.2f} s"
-        f" -> {'within' if wall <= bound else 'OVER'} ({wall / bound:.2f}x of the bound)"
-    )
-    print(
-        f"   concurrent: CPU of the testing process {statistics.median(cpus):.2f} s per run"
-        f" ({statistics.median(cpus) / N_PROXIES * 1000:.1f} ms per proxy)"
-    )
-    print(
-        f"   concurrent: {N_PROXIES / wall:,.0f} proxies/s; peak RSS of the testing process"
-        f" {peak_mb:.0f} MB (before: {rss_before / 1024:.0f} MB)"
-    )
-    print(
-        f"   sequential: {seq:.1f} s for {N_PROXIES} (EXTRAPOLATED from the first {len(sample)},"
-        f" same mix), {N_PROXIES / seq:,.1f} proxies/s"
-    )
-    print(f"   concurrent is {seq / wall:,.0f}x faster than sequential")
 
 
 # 2. acquire + report from several processes
@@ -295,10 +305,12 @@ def bench_pool() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--timeout", type=float, default=1.0, help="per-proxy timeout T (s)")
+    parser.add_argument(
+        "--timeouts", default="1,2,5", help="per-proxy timeouts T to measure, comma-separated (s)"
+    )
     args, _other = parser.parse_known_args()  # nox passes the same arguments to every bench
     began = time.perf_counter()
-    bench_testing(args.rounds, args.timeout)
+    bench_testing(args.rounds, [float(t) for t in args.timeouts.split(",")])
     bench_pool()
     print(f"bench_proxies: {time.perf_counter() - began:.0f} s in all")
     return 0

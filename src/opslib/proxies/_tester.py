@@ -18,6 +18,9 @@ from opslib.redact import redact
 __all__ = ["ProbeResult", "probe_proxies"]
 
 _LEAK_HEADERS = ("x-forwarded-for", "via", "forwarded", "x-real-ip")
+# A target refusing the proxy (a ban, or the proxy's own auth); a 5xx or 404 is the target's
+# trouble, not the proxy's: the proxy delivered the answer.
+_REFUSALS = frozenset({401, 403, 407, 429, 451})
 
 
 @dataclass(frozen=True)
@@ -61,10 +64,10 @@ async def _probe(
             response = await asyncio.wait_for(client.get(judge_url), timeout)
             for target in targets:
                 reached = await asyncio.wait_for(client.get(target), timeout)
-                if reached.status_code >= 400:
+                if reached.status_code in _REFUSALS:
                     return ProbeResult(
                         proxy.url, "failed", http_status=reached.status_code,
-                        error=f"target {target} answered HTTP {reached.status_code}",
+                        error=f"target {target} refused it: HTTP {reached.status_code}",
                     )  # fmt: skip
     except (TimeoutError, httpx.TimeoutException):
         return ProbeResult(proxy.url, "timeout", error=f"no answer within {timeout:g} s")
@@ -83,7 +86,9 @@ async def _probe(
         exit_ip = str(echoed["client_ip"])
         headers = {str(k).lower(): str(v) for k, v in dict(echoed.get("headers", {})).items()}
     except (ValueError, KeyError, TypeError, AttributeError):
-        return ProbeResult(proxy.url, "failed", latency, 200, error="judge answer is not JSON")
+        return ProbeResult(
+            proxy.url, "failed", latency, 200, error="judge answer is not JSON with a client_ip"
+        )
     seen = " ".join(headers.get(h, "") for h in _LEAK_HEADERS)
     leaks = exit_ip in own_ips or any(ip in seen for ip in own_ips) or bool(seen.strip())
     return ProbeResult(proxy.url, "ok", round(latency, 1), 200, exit_ip, leaks)
