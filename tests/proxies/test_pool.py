@@ -10,7 +10,14 @@ import pytest
 from opslib.adapters import Database
 from opslib.config import ProxySettings
 from opslib.errors import DataError, NoProxyAvailable
-from opslib.proxies import DomainPolicy, Outcome, ProxyPool, ProxyState, parse_proxy_url
+from opslib.proxies import (
+    DomainPolicy,
+    Outcome,
+    ProbeResult,
+    ProxyPool,
+    ProxyState,
+    parse_proxy_url,
+)
 from tests.proxies._hammer import hammer
 
 SHOP = "alpha-shop.test"
@@ -106,6 +113,38 @@ def test_failures_back_off_with_growing_randomised_delay(platform_db: Database) 
     assert proxy.backoff_until is None
     assert proxy.consecutive_failures == 0
     assert any(e["kind"] == "backoff" for e in pool.history())
+
+
+def test_test_results_are_recorded_and_a_pass_ends_a_backoff(platform_db: Database) -> None:
+    pool = _pool(platform_db, 3, failures_to_backoff=1, backoff_base=600)
+    urls = sorted(p.url for p in pool.proxies())
+    lease = pool.acquire(SHOP, country="de")
+    pool.report(lease, Outcome("failure", reason="black hole"))
+    assert lease.url == urls[0]
+    pool.record_probes(
+        [
+            ProbeResult(urls[0], "ok", 12.0, 200, "198.51.100.1", False),
+            ProbeResult(urls[1], "timeout", error="no answer within 5 s"),
+            ProbeResult(urls[2], "ok", 15.0, 200, "198.51.100.3", True),
+        ]
+    )
+    state = {p.url: p for p in pool.proxies()}
+    assert state[urls[0]].backoff_until is None
+    assert state[urls[0]].consecutive_failures == 0
+    assert pool.acquire(SHOP, country="de").url == urls[0]
+    rows = {
+        r["url"]: r
+        for r in platform_db.fetch_all("SELECT url, check_ok, exit_ip, leaks FROM opslib.proxies")
+    }
+    assert (rows[urls[0]]["check_ok"], rows[urls[0]]["exit_ip"]) == (True, "198.51.100.1")
+    assert rows[urls[1]]["check_ok"] is False
+    assert rows[urls[1]]["exit_ip"] is None
+    assert rows[urls[2]]["leaks"] is True
+    events = {(e["url"], e["kind"]): e["detail"] for e in pool.history()}
+    assert events[(urls[0], "recovered")] == "passed a test during its backoff"
+    assert events[(urls[1], "test_failed")] == "no answer within 5 s"
+    assert events[(urls[2], "leaking")] == "client IP visible to the target"
+    assert (urls[0], "test_failed") not in events
 
 
 def test_health_decays_towards_neutral(platform_db: Database) -> None:

@@ -470,19 +470,27 @@ class ProxyPool:
         return {r["domain"]: (int(r["requests"]), int(r["bans"])) for r in rows}
 
     def record_probes(self, results: Sequence[ProbeResult]) -> None:
-        """Store test results (one statement); a failed test is an event in the history."""
+        """Store test results (one statement). A failed or leaking test is an event in the
+        history; a passed test ends a backoff (the proxy answers again), as an event too."""
         done = [r for r in results if r.status != "deadline"]
         if not done:
             return
         self._db.execute(
             "WITH r AS (SELECT * FROM unnest(%(urls)s::text[], %(ok)s::bool[], %(ip)s::text[],"
             " %(leaks)s::bool[], %(detail)s::text[]) AS t(url, ok, exit_ip, leaks, detail)),"
+            " old AS (SELECT p.id, p.backoff_until > now() AS backing_off FROM opslib.proxies p"
+            " JOIN r ON r.url = p.url FOR UPDATE OF p),"
             " upd AS (UPDATE opslib.proxies p SET checked_at = now(), check_ok = r.ok,"
-            " exit_ip = coalesce(r.exit_ip, p.exit_ip), leaks = coalesce(r.leaks, p.leaks)"
-            " FROM r WHERE p.url = r.url RETURNING p.id, r.ok, r.leaks, r.detail)"
+            " exit_ip = coalesce(r.exit_ip, p.exit_ip), leaks = coalesce(r.leaks, p.leaks),"
+            " consecutive_failures = CASE WHEN r.ok THEN 0 ELSE p.consecutive_failures END,"
+            " backoff_until = CASE WHEN r.ok THEN NULL ELSE p.backoff_until END"
+            " FROM r, old WHERE p.url = r.url AND old.id = p.id"
+            " RETURNING p.id, r.ok, r.leaks, r.detail, old.backing_off)"
             " INSERT INTO opslib.proxy_events (proxy_id, kind, detail)"
-            " SELECT id, CASE WHEN ok THEN 'leaking' ELSE 'test_failed' END, detail FROM upd"
-            " WHERE NOT ok OR leaks",
+            " SELECT id, 'test_failed', detail FROM upd WHERE NOT ok"
+            " UNION ALL SELECT id, 'leaking', detail FROM upd WHERE ok AND leaks"
+            " UNION ALL SELECT id, 'recovered', 'passed a test during its backoff' FROM upd"
+            " WHERE ok AND backing_off",
             {
                 "urls": [r.url for r in done],
                 "ok": [r.ok for r in done],
