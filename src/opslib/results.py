@@ -136,12 +136,14 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A line chart for the report, optionally with a threshold line."""
+    """A chart for the report, optionally with a threshold line: ``line`` for values over time,
+    ``bar`` for values per category (grouped, one bar per series)."""
 
     title: str
     series: tuple[Series, ...]
     unit: str = ""
     limit: float | None = None
+    kind: Literal["line", "bar"] = "line"
 
 
 @dataclass(frozen=True)

@@ -107,7 +107,11 @@ def test_weekly_run_on_healthy_lab_is_all_green(lab: Lab, tmp_path: Path) -> Non
     assert len(severities) == WEEKLY_CHECKS, severities
     assert set(severities.values()) == {"OK"}, severities
     assert "weekly.proxy_pool" in html.read_text()
-    assert "healthy proxies per country" in html.read_text()
+    report = html.read_text()
+    assert "healthy proxies per country" in report
+    # The distribution chart: a "healthy" and a "required" bar for each of the lab's countries.
+    countries = {country for _label, country, _port in lab.settings.proxies}
+    assert report.count('class="opslib-bar"') == 2 * len(countries)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The inline SVG line chart renderer."""
+"""The inline SVG chart renderer: lines over time, grouped bars per category."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import math
 
 import lxml.etree
 
-from opslib.pytest_plugin._svg import line_chart
+from opslib.pytest_plugin._svg import chart_svg
 from opslib.results import Chart, Series
 from tests.pytest_plugin.conftest import SVG, find_all
 
 
 def _svg(chart: Chart) -> lxml.etree._Element:
-    return lxml.etree.fromstring(line_chart(chart))
+    return lxml.etree.fromstring(chart_svg(chart))
 
 
 def test_one_polyline_per_series_and_gaps_split_lines() -> None:
@@ -69,7 +69,7 @@ def test_text_is_escaped_and_secrets_redacted() -> None:
         '<script>alert("x")</script>',
         (Series("postgresql://u:s3cretpw@db/x", (("<b>", 1.0), ("&", 2.0))),),
     )
-    text = line_chart(chart)
+    text = chart_svg(chart)
     assert "<script" not in text
     assert "s3cretpw" not in text
     svg = lxml.etree.fromstring(text)
@@ -87,3 +87,29 @@ def test_empty_nan_and_flat_series_still_render() -> None:
         svg = _svg(Chart("c", series))
         assert svg.tag == "{http://www.w3.org/2000/svg}svg"
         assert "nan" not in lxml.etree.tostring(svg).decode().lower()
+
+
+def test_bar_chart_groups_one_bar_per_series_from_zero() -> None:
+    chart = Chart(
+        "healthy proxies per country",
+        (
+            Series("healthy", (("de", 4.0), ("fr", 1.0), ("us", 0.0))),
+            Series("required", (("de", 2.0), ("fr", 2.0), ("us", 2.0))),
+        ),
+        kind="bar",
+    )
+    svg = _svg(chart)
+    bars = find_all(svg, "//s:rect[@class='opslib-bar']", SVG)
+    assert [b.findtext("s:title", namespaces=SVG) for b in bars] == [
+        "healthy de: 4", "healthy fr: 1", "healthy us: 0",
+        "required de: 2", "required fr: 2", "required us: 2",
+    ]  # fmt: skip
+    assert find_all(svg, "//s:polyline", SVG) == []
+    heights = [float(str(b.get("height"))) for b in bars]
+    bottoms = {round(float(str(b.get("y"))) + h, 1) for b, h in zip(bars, heights, strict=True)}
+    assert len(bottoms) == 1  # every bar stands on the zero line
+    assert heights[0] == 2 * heights[3]
+    assert heights[1] * 4 == heights[0]
+    assert heights[2] == 0
+    lefts = [float(str(b.get("x"))) for b in bars]
+    assert lefts[0] < lefts[3] < lefts[1] < lefts[4] < lefts[2] < lefts[5]  # grouped per country

@@ -98,6 +98,7 @@ def country_distribution(pool: ProxyPool, settings: Settings, now: datetime) -> 
             Series("required", tuple((c, float(required.get(c, 0))) for c in countries)),
         ),
         unit="proxies",
+        kind="bar",
     )
     return CheckResult(
         SOP, title, tuple(measurements),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from opslib.pytest_plugin._state import CheckRecord, RunState
-from opslib.pytest_plugin._svg import line_chart
+from opslib.pytest_plugin._svg import chart_svg
 from opslib.results import CheckResult, Measurement, Severity, Table
 
 __all__ = ["HtmlReport", "extras_for"]
@@ -123,7 +123,7 @@ def extras_for(result: CheckResult, state: RunState) -> list[dict[str, Any]]:
         found.append(extras.html(_measurements_table(result, state)))
     found += [extras.html(_table(table, state)) for table in result.tables]
     found += [
-        extras.html(f'<div class="opslib-chart-box">{line_chart(chart)}</div>')
+        extras.html(f'<div class="opslib-chart-box">{chart_svg(chart)}</div>')
         for chart in result.charts
     ]
     return found

@@ -1,4 +1,5 @@
-"""A small inline-SVG line chart renderer for the HTML report (no scripts, fonts or images)."""
+"""A small inline-SVG chart renderer for the HTML report (no scripts, fonts or images): line
+charts for series over time, grouped bar charts for counts per category."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from html import escape
 from opslib.redact import redact
 from opslib.results import Chart
 
-__all__ = ["line_chart"]
+__all__ = ["chart_svg"]
 
 _PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 _LIMIT_COLOUR = "#c62828"
@@ -20,8 +21,9 @@ _Scale = Callable[[float], float]
 _XScale = Callable[[int], float]
 
 
-def line_chart(chart: Chart, *, width: int = 720, height: int = 260) -> str:
-    """``chart`` as one ``<svg>`` element: axes, labels, one polyline per series run, limit line.
+def chart_svg(chart: Chart, *, width: int = 720, height: int = 260) -> str:
+    """``chart`` as one ``<svg>`` element: axes, labels, one polyline per series run (or bars
+    when ``chart.kind`` is ``bar``), limit line.
 
     ``None`` and NaN values leave gaps; a lone point between gaps is drawn as a dot.
     """
@@ -29,11 +31,17 @@ def line_chart(chart: Chart, *, width: int = 720, height: int = 260) -> str:
     values = [v for s in chart.series for _, v in s.points if v is not None and math.isfinite(v)]
     if chart.limit is not None and math.isfinite(chart.limit):
         values.append(chart.limit)
+    bars = chart.kind == "bar"
+    if bars:
+        values.append(0.0)  # bars grow from zero
     plot_w, plot_h = width - _LEFT - _RIGHT, height - _TOP - _BOTTOM
     lo, hi, step = _y_range(values)
     index = {label: n for n, label in enumerate(labels)}
+    band = plot_w / max(1, len(labels))
 
     def x(n: int) -> float:
+        if bars:
+            return _LEFT + band * (n + 0.5)
         return _LEFT + (plot_w * n / (len(labels) - 1) if len(labels) > 1 else plot_w / 2)
 
     def y(v: float) -> float:
@@ -60,7 +68,9 @@ def line_chart(chart: Chart, *, width: int = 720, height: int = 260) -> str:
             f'<text x="{_LEFT + plot_w - 2}" y="{_n(y(chart.limit) - 4)}" text-anchor="end" '
             f'fill="{_LIMIT_COLOUR}">limit {_text(f"{chart.limit:g}")}</text>'
         )
-    for n, series in enumerate(chart.series):
+    if bars:
+        parts += _bars(chart, index, x, y, band=band, lo=lo)
+    for n, series in enumerate(() if bars else chart.series):
         colour = _PALETTE[n % len(_PALETTE)]
         for run in _runs((index[label], v) for label, v in series.points):
             if len(run) == 1:
@@ -75,6 +85,27 @@ def line_chart(chart: Chart, *, width: int = 720, height: int = 260) -> str:
     parts += _legend(chart, width, height)
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _bars(
+    chart: Chart, index: dict[str, int], x: _XScale, y: _Scale, *, band: float, lo: float
+) -> list[str]:
+    """Grouped bars: one per series within each label's band, each titled with its value."""
+    parts = []
+    width = band * 0.8 / max(1, len(chart.series))
+    for n, series in enumerate(chart.series):
+        colour = _PALETTE[n % len(_PALETTE)]
+        for label, value in series.points:
+            if value is None or not math.isfinite(value):
+                continue
+            left = x(index[label]) - band * 0.4 + n * width
+            top, bottom = sorted((y(value), y(max(lo, 0.0))))
+            parts.append(
+                f'<rect class="opslib-bar" x="{_n(left)}" y="{_n(top)}" width="{_n(width - 1)}" '
+                f'height="{_n(bottom - top)}" fill="{colour}"><title>'
+                f"{_text(f'{series.name} {label}: {value:g}')}</title></rect>"
+            )
+    return parts
 
 
 def _labels(chart: Chart) -> list[str]:
