@@ -147,3 +147,24 @@ def test_test_and_health_against_the_lab(
     assert by_url[dead]["status"] == "failed"
     code, out, _ = _json(capsys, ["proxies", "health"])
     assert out["tested"] == 3
+
+
+def test_targets_fail_a_proxy_the_shops_refuse(
+    healthy_lab: Lab, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPSLIB_CONFIG", str(healthy_lab.config_file))
+    banned = healthy_lab.settings.proxies[5][0]
+    healthy_lab.inject("proxy-banned", target=banned)
+    try:
+        code, out, _ = _json(capsys, ["proxies", "test", "--targets"])
+        judged_only = _json(capsys, ["proxies", "test"])[1]
+    finally:
+        healthy_lab.heal()
+    by_url = {r["url"]: r for r in out["results"]}
+    assert code == 1
+    assert (by_url[banned]["status"], by_url[banned]["http_status"]) == ("failed", 403)
+    assert "refused it: HTTP 403" in by_url[banned]["error"]
+    others = [r for url, r in by_url.items() if url != banned and url.startswith("http://127.")]
+    assert sum(r["status"] == "ok" for r in others) >= len(others) - 1  # a shop may 429 at random
+    # The judge alone cannot see a ban: without --targets the banned proxy passes.
+    assert {r["url"]: r["status"] for r in judged_only["results"]}[banned] == "ok"

@@ -494,6 +494,9 @@ class Lab:
             f"judge_url = {_toml(f'http://127.0.0.1:{settings.shop_port}/judge')}",
             f"test_timeout = {_toml(2.0)}",
             f"test_deadline = {_toml(20.0)}",
+            "# fetched by `opslib proxies test --targets`: a shop that bans a proxy fails it",
+            "target_urls = "
+            + _toml([f"http://{d}:{settings.shop_port}/" for d in settings.domain_names[:2]]),
             f"health_sample = {_toml(3)}",
             "# time-compressed like the rest of the lab",
             f"decay_seconds = {_toml(120.0)}",
