@@ -106,6 +106,7 @@ class BackupSettings(_Model):
     verified_max_age_days: float = Field(35.0, gt=0)
     pg_bin_dir: Path | None = None
     dump_timeout: float = Field(6 * 3600.0, gt=0)
+    restore_timeout: float = Field(6 * 3600.0, gt=0)
 
 
 class Settings(BaseSettings):

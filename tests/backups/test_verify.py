@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from opslib.adapters import Database
 from opslib.backups import Catalog, create_backup, verify_backup
 from opslib.backups._manifest import SUMS_FILE, format_sums, read_manifest, sha256_file
+from opslib.backups._tools import find_tools, server_major
 from opslib.backups._verify import SCRATCH_PREFIX
 from opslib.config import BackupSettings
 from opslib.errors import DataError
@@ -127,3 +129,27 @@ def test_cli_verify(seeded_db: Database, settings: BackupSettings) -> None:
     done = run_cli(seeded_db.dsn, settings.backup_dir, "backup", "verify")
     assert done.returncode == 2
     assert "verification FAILED" in done.stdout
+
+
+def test_hung_restore_is_stopped_at_the_timeout(
+    seeded_db: Database, settings: BackupSettings, tmp_path: Path
+) -> None:
+    # A pg_restore that hangs mid-restore cannot be produced on demand: a stand-in answers
+    # --version and --list with the real binary, then hangs on the restore itself.
+    real = find_tools(server_major(seeded_db)[0])
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "pg_dump").symlink_to(real.pg_dump)
+    hung = folder / "pg_restore"
+    hung.write_text(
+        f'#!/bin/sh\ncase "$1" in --version|--list) exec {real.pg_restore} "$@";; esac\n'
+        "exec sleep 60\n"
+    )
+    hung.chmod(0o755)
+    create_backup(seeded_db, settings)
+    slow = settings.model_copy(update={"pg_bin_dir": folder, "restore_timeout": 1.0})
+    began = time.monotonic()
+    report = verify_backup(seeded_db, slow)
+    assert time.monotonic() - began < 10
+    assert report.problems == ("pg_restore did not finish within 1 s (backups.restore_timeout)",)
+    assert _scratch_databases(seeded_db) == []

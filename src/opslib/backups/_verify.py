@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import subprocess
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -101,7 +102,7 @@ def verify_backup(
         db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
             say(f"restoring {record.name} into scratch database {scratch}")
-            problems = _restore(tools, db.dsn, scratch, record, say)
+            problems = _restore(tools, db.dsn, scratch, record, say, settings.restore_timeout)
             if not problems:
                 with Database(
                     _dsn_for(db.dsn, scratch),
@@ -140,7 +141,7 @@ def _dsn_for(dsn: str, dbname: str) -> str:
 
 
 def _restore(
-    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress
+    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress, timeout: float
 ) -> list[str]:
     dump = record.path / DUMP_FILE
     total, error = list_archive(tools, dump)
@@ -168,6 +169,16 @@ def _restore(
     tail: deque[str] = deque(maxlen=20)
     done = 0
     shown = 0.0
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    # A timer, not a read timeout: a hung pg_restore prints nothing for the loop below to see.
+    deadline = threading.Timer(timeout, expire)
+    deadline.daemon = True
+    deadline.start()
     assert proc.stderr is not None
     try:
         for line in proc.stderr:
@@ -183,7 +194,10 @@ def _restore(
         proc.wait()
         raise
     finally:
+        deadline.cancel()
         proc.stderr.close()
+    if expired.is_set():
+        return [f"pg_restore did not finish within {timeout:g} s (backups.restore_timeout)"]
     if proc.returncode != 0:
         errors = [ln for ln in tail if "error" in ln.lower()] or list(tail)
         return [f"pg_restore failed: {redact(errors[-1] if errors else 'no message', dsn)}"]
