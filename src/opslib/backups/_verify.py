@@ -102,7 +102,9 @@ def verify_backup(
         db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
             say(f"restoring {record.name} into scratch database {scratch}")
-            problems = _restore(tools, db.dsn, scratch, record, say, settings.restore_timeout)
+            problems = _restore(
+                tools, db.dsn, scratch, record, say, timeout=settings.restore_timeout
+            )
             if not problems:
                 with Database(
                     _dsn_for(db.dsn, scratch),
@@ -141,7 +143,7 @@ def _dsn_for(dsn: str, dbname: str) -> str:
 
 
 def _restore(
-    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress, timeout: float
+    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress, *, timeout: float
 ) -> list[str]:
     dump = record.path / DUMP_FILE
     total, error = list_archive(tools, dump)
