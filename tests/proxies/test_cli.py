@@ -138,15 +138,37 @@ def test_test_and_health_against_the_lab(
     healthy_lab.inject("proxy-leaking", target=leaky)
     healthy_lab.inject("proxy-dead", target=dead)
     try:
+        dry_code, dry, _ = _json(capsys, ["proxies", "test", "--dry-run"])
+        recorded_after_dry_run = _check_ok(healthy_lab)
         code, out, _ = _json(capsys, ["proxies", "test"])
+        recorded = _check_ok(healthy_lab)
     finally:
         healthy_lab.heal()
     by_url = {r["url"]: r for r in out["results"]}
-    assert code == 1
+    assert code == dry_code == 1
     assert by_url[leaky]["leaks"] is True
     assert by_url[dead]["status"] == "failed"
+    assert {r["url"]: r["status"] for r in dry["results"]}[dead] == "failed"
+    assert recorded_after_dry_run[dead] is True  # the dry run recorded nothing
+    assert recorded[dead] is False
     code, out, _ = _json(capsys, ["proxies", "health"])
     assert out["tested"] == 3
+    with healthy_lab.database() as db:
+        audit = db.fetch_all(
+            "SELECT action, dry_run, detail FROM opslib.audit_log"
+            " WHERE action IN ('proxies.test', 'proxies.health') ORDER BY id DESC LIMIT 4"
+        )
+    assert [(a["action"], a["dry_run"]) for a in audit] == [
+        ("proxies.health", False), ("proxies.test", False), ("proxies.test", True),
+        ("proxies.test", False),
+    ]  # fmt: skip
+    assert audit[2]["detail"].endswith("2 failing or leaking")
+
+
+def _check_ok(lab: Lab) -> dict[str, bool | None]:
+    with lab.database() as db:
+        rows = db.fetch_all("SELECT url, check_ok FROM opslib.proxies")
+    return {r["url"]: r["check_ok"] for r in rows}
 
 
 def test_targets_fail_a_proxy_the_shops_refuse(

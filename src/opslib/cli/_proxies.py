@@ -244,25 +244,41 @@ def _report_probes(app: AppContext, results: list[ProbeResult]) -> None:
         click.get_current_context().exit(2 if len(bad) == len(results) else 1)
 
 
+def _record(app: AppContext, action: str, results: list[ProbeResult], *, dry_run: bool) -> None:
+    """Store the results in the pool (it ends backoffs, so it is audited); a dry run only
+    audits what it found."""
+    failing = sum(1 for r in results if not r.ok or r.leaks)
+    detail = f"{len(results)} tested, {failing} failing or leaking"
+    args = {"tested": len(results)}
+    if dry_run:
+        app.audit.record(action, args, dry_run=True, outcome="ok", detail=detail)
+        return
+    with app.audit.action(action, args, dry_run=False) as out:
+        _pool(app).record_probes(results)
+        out.detail = detail
+
+
 @proxies.command("test")
 @click.option("--targets", is_flag=True, help="Also fetch the configured target URLs.")
+@click.option("--dry-run", is_flag=True, help="Test, but record nothing in the pool.")
 @pass_app
-def test_cmd(app: AppContext, targets: bool) -> None:
+def test_cmd(app: AppContext, targets: bool, dry_run: bool) -> None:
     """Test every active and reserve proxy against the judge URL, concurrently; record results."""
     chosen = _connectable(app, [ProxyState.ACTIVE, ProxyState.RESERVE])
     results = _run_probes(app, chosen, app.settings.proxies.target_urls if targets else [])
-    _pool(app).record_probes(results)
+    _record(app, "proxies.test", results, dry_run=dry_run)
     _report_probes(app, results)
 
 
 @proxies.command("health")
+@click.option("--dry-run", is_flag=True, help="Test, but record nothing in the pool.")
 @pass_app
-def health_cmd(app: AppContext) -> None:
+def health_cmd(app: AppContext, dry_run: bool) -> None:
     """A quick test of a random sample of active proxies (the emergency check)."""
     active = _connectable(app, [ProxyState.ACTIVE])
     sample = random.sample(active, min(len(active), app.settings.proxies.health_sample))
     results = _run_probes(app, sample, [])
-    _pool(app).record_probes(results)
+    _record(app, "proxies.health", results, dry_run=dry_run)
     _report_probes(app, results)
 
 
