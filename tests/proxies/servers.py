@@ -1,9 +1,9 @@
 """Real proxies and a judge on 127.0.0.1 for the tester's tests: an asyncio loop in a thread.
 
 ``ProxyServers`` serves a judge (echoes the client address and headers as JSON), a target that
-answers a chosen status, HTTP forward proxies (``ok``, ``leaking``, ``blackhole``, ``slow``,
-optionally requiring Basic credentials) and SOCKS5 proxies (RFC 1928 CONNECT, optionally with
-RFC 1929 username/password). Every upstream connection goes to 127.0.0.1 only, from
+answers a chosen status, HTTP forward proxies (``ok``, ``leaking``, ``blackhole``, ``slow``;
+optionally requiring Basic credentials, optionally over TLS) and SOCKS5 proxies (RFC 1928
+CONNECT, optionally with RFC 1929 username/password). Every upstream connection goes to 127.0.0.1 only, from
 ``EXIT_IP``, so the judge sees the proxy's address rather than the client's.
 """
 
@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -64,17 +65,24 @@ class ProxyServers:
     def target_url(self) -> str:
         return f"http://127.0.0.1:{self.target_port}/product/1"
 
-    def _start(self, handler: Handler) -> int:
+    def _start(self, handler: Handler, tls: ssl.SSLContext | None = None) -> int:
         async def start() -> int:
-            server = await asyncio.start_server(handler, "127.0.0.1", 0)
+            server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
             self._servers.append(server)
             return int(server.sockets[0].getsockname()[1])
 
         return asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
 
-    def http_proxy(self, mode: str = "ok", credentials: tuple[str, str] | None = None) -> int:
-        """An HTTP forward proxy (absolute-form requests); returns its port."""
-        return self._start(self._http_handler(mode, credentials))
+    def http_proxy(
+        self,
+        mode: str = "ok",
+        credentials: tuple[str, str] | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> int:
+        """An HTTP forward proxy (absolute-form requests), spoken over TLS when ``tls`` is
+        given (an https:// proxy); returns its port."""
+        return self._start(self._http_handler(mode, credentials), tls)
 
     def socks5_proxy(self, credentials: tuple[str, str] | None = None) -> int:
         """A SOCKS5 proxy (CONNECT only); returns its port."""

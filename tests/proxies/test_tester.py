@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import ssl
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
+import trustme
 
 from opslib.proxies import ProbeResult, Proxy, parse_proxy_url, probe_proxies
 from tests.proxies.servers import EXIT_IP, ProxyServers, serving
@@ -154,3 +157,22 @@ def test_a_judge_that_is_not_json_fails_the_proxy(servers: ProxyServers) -> None
         probe_proxies([proxy], servers.target_url, timeout=2, deadline=5, concurrency=1)
     )[0]
     assert (result.status, result.error) == ("failed", "judge answer is not JSON with a client_ip")
+
+
+def test_https_proxy_speaks_tls_and_is_verified(
+    servers: ProxyServers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_tls)
+    port = servers.http_proxy("ok", tls=server_tls)
+    proxy = _proxy(f"https://127.0.0.1:{port}")
+    (untrusted,) = _probe(servers, [proxy])
+    assert untrusted.status == "failed"
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # how an operator trusts a private CA
+    (trusted,) = _probe(servers, [proxy])
+    assert trusted.ok, trusted
+    assert trusted.exit_ip == EXIT_IP
