@@ -3,8 +3,9 @@
 ``ProxyServers`` serves a judge (echoes the client address and headers as JSON), a target that
 answers a chosen status, HTTP forward proxies (``ok``, ``leaking``, ``blackhole``, ``slow``;
 optionally requiring Basic credentials, optionally over TLS) and SOCKS5 proxies (RFC 1928
-CONNECT, optionally with RFC 1929 username/password). Every upstream connection goes to 127.0.0.1 only, from
-``EXIT_IP``, so the judge sees the proxy's address rather than the client's.
+CONNECT, optionally with RFC 1929 username/password). Every upstream connection goes to
+127.0.0.1 only, from ``EXIT_IP``, so the judge sees the proxy's address rather than the
+client's.
 """
 
 from __future__ import annotations
