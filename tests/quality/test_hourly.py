@@ -86,6 +86,23 @@ def test_low_coverage_hour_is_named(platform_db: Database, settings: Settings) -
     assert len({label for label, _ in points}) == 24  # each hour its own x position
 
 
+def test_window_is_whole_hours_not_a_sliver_of_the_oldest(
+    platform_db: Database, settings: Settings
+) -> None:
+    _fill(platform_db, list(range(24)))
+    # The last seconds of the hour before the window: inside the runbook's `now() - 24 h` (at
+    # any minute but the first seconds of an hour), a small unrepresentative sample.
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    _fill(platform_db, [1], priced=0.0, per_hour=30)
+    platform_db.execute(
+        "UPDATE price_history SET checked_at = %s WHERE price IS NULL",
+        (hour - timedelta(hours=23, seconds=5),),
+    )
+    result = price_coverage(platform_db, settings)
+    assert result.severity is Severity.OK, result.message()
+    assert len(result.charts[0].series[0].points) == 24
+
+
 def test_warning_band_for_confidence(platform_db: Database, settings: Settings) -> None:
     _fill(platform_db, list(range(24)), confidence=0.8)
     assert extraction_confidence(platform_db, settings).severity is Severity.WARNING

@@ -23,7 +23,10 @@ __all__ = [
 
 SOP = "daily.data_quality"
 
-# The runbook's query (Daily Operations 3), with the window as a parameter.
+# The runbook's query (Daily Operations 3), with the window as a parameter. Its window
+# (`checked_at > NOW() - INTERVAL '24 hours'`) starts inside an hour, so its oldest bucket holds a
+# sliver of that hour: a small sample whose coverage and confidence swing by chance. Here the
+# window is whole hours: the current hour and the (hours - 1) complete ones before it.
 _HOURLY_SQL: LiteralString = """
 SELECT
     date_trunc('hour', checked_at) AS hour,
@@ -31,7 +34,7 @@ SELECT
     count(*) FILTER (WHERE price IS NOT NULL) AS with_price,
     avg(extraction_confidence) AS avg_confidence
 FROM price_history
-WHERE checked_at > now() - make_interval(hours => %(hours)s)
+WHERE checked_at >= date_trunc('hour', now()) - make_interval(hours => %(hours)s - 1)
 GROUP BY 1
 ORDER BY 1 DESC
 """
