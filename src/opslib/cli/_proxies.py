@@ -259,7 +259,8 @@ def _record(app: AppContext, action: str, results: list[ProbeResult], *, dry_run
 
 
 @proxies.command("test")
-@click.option("--targets", is_flag=True, help="Also fetch the configured target URLs.")
+@click.option("--targets", is_flag=True, help="Also fetch proxies.target_urls through each proxy;"
+              " a target refusing it (401/403/407/429/451) fails it.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Test, but record nothing in the pool.")
 @pass_app
 def test_cmd(app: AppContext, targets: bool, dry_run: bool) -> None:
