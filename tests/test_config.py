@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from opslib.cli import main
 from opslib.config import config_path, load_settings
 from opslib.errors import ConfigError
 from opslib.results import Threshold
@@ -104,3 +105,17 @@ def test_dsn_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "topsecret99" not in str(s.model_dump())
     assert s.database_dsn is not None
     assert s.database_dsn.get_secret_value().endswith("topsecret99")
+
+
+def test_a_command_needing_the_database_says_none_is_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("OPSLIB_CONFIG", raising=False)
+    monkeypatch.delenv("OPSLIB_DATABASE_DSN", raising=False)
+    assert main(["proxies", "list"]) == 2
+    err = capsys.readouterr().err
+    assert "database_dsn: not set (set OPSLIB_DATABASE_DSN" in err
+    assert "Traceback" not in err
+    monkeypatch.setenv("OPSLIB_DATABASE_DSN", "postgresql://u:s3cret@127.0.0.1:1/x")
+    assert load_settings().dsn() == "postgresql://u:s3cret@127.0.0.1:1/x"

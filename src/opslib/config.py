@@ -179,6 +179,15 @@ class Settings(BaseSettings):
             return init_settings, env_settings
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
 
+    def dsn(self) -> str:
+        """The database DSN (a secret: never print it); ConfigError when none is configured."""
+        if self.database_dsn is None:
+            raise ConfigError(
+                "no database configured",
+                ("database_dsn: not set (set OPSLIB_DATABASE_DSN or database_dsn in opslib.toml)",),
+            )
+        return self.database_dsn.get_secret_value()
+
     def threshold(self, name: str, domain: str | None = None) -> Threshold:
         """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""
         base = DEFAULT_THRESHOLDS[name]

@@ -12,7 +12,6 @@ from opslib.adapters import Database
 from opslib.audit import AuditLog
 from opslib.cli._output import Output
 from opslib.config import Settings, load_settings
-from opslib.errors import ConfigError
 
 __all__ = ["AppContext", "pass_app"]
 
@@ -30,15 +29,9 @@ class AppContext:
 
     @cached_property
     def database(self) -> Database:
-        dsn = self.settings.database_dsn
-        if dsn is None:
-            raise ConfigError(
-                "no database configured",
-                ("database_dsn: not set (set OPSLIB_DATABASE_DSN or database_dsn in opslib.toml)",),
-            )
         timeouts = self.settings.timeouts
         return Database(
-            dsn.get_secret_value(),
+            self.settings.dsn(),
             connect_timeout=timeouts.connect,
             statement_timeout=timeouts.statement,
         )
