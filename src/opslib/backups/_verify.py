@@ -198,7 +198,7 @@ def _restore(
     finally:
         deadline.cancel()
         proc.stderr.close()
-    if expired.is_set():
+    if expired.is_set() and proc.returncode != 0:
         return [f"pg_restore did not finish within {timeout:g} s (backups.restore_timeout)"]
     if proc.returncode != 0:
         errors = [ln for ln in tail if "error" in ln.lower()] or list(tail)

@@ -70,7 +70,17 @@ def chart_svg(chart: Chart, *, width: int = 720, height: int = 260) -> str:
         )
     if bars:
         parts += _bars(chart, index, x, y, band=band, lo=lo)
-    for n, series in enumerate(() if bars else chart.series):
+    else:
+        parts += _lines(chart, index, x, y)
+    parts += _legend(chart, width, height)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _lines(chart: Chart, index: dict[str, int], x: _XScale, y: _Scale) -> list[str]:
+    """One polyline per run of measured points; a lone point between gaps is a dot."""
+    parts = []
+    for n, series in enumerate(chart.series):
         colour = _PALETTE[n % len(_PALETTE)]
         for run in _runs((index[label], v) for label, v in series.points):
             if len(run) == 1:
@@ -82,9 +92,7 @@ def chart_svg(chart: Chart, *, width: int = 720, height: int = 260) -> str:
                 f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2">'
                 f"<title>{_text(series.name)}</title></polyline>"
             )
-    parts += _legend(chart, width, height)
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _bars(
