@@ -16,12 +16,22 @@ from opslib.lab import Lab, lab_thresholds
 from tests.lab.conftest import prom_query, sample
 from tests.support import wait_until
 
+IN_FLIGHT_SECONDS = 2.0
+
 
 def _now(db: Database) -> datetime:
     row = db.fetch_one("SELECT now() AS now")
     assert row is not None
     now: datetime = row["now"]
     return now
+
+
+def _settled(db: Database) -> datetime:
+    """A moment after an inject or heal from which rows show the changed shop. ``checked_at``
+    is the time a row is written, so pages fetched before the change (one per worker thread at
+    most, each well under a second) land after it: wait them out."""
+    time.sleep(IN_FLIGHT_SECONDS)
+    return _now(db)
 
 
 def _rows(db: Database, since: datetime, domain: str | None = None) -> dict[str, Any]:
@@ -92,7 +102,7 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
         assert 0.4 <= rows["h_conf"] <= 0.5
         assert _rows(db, since, lab.domains[0])["heuristic"] == 0
         lab.heal("low-confidence")
-        healed = _now(db)
+        healed = _settled(db)
         wait_until(lambda: _rows(db, healed, domain)["total"] >= 4, 20, "new rows after heal")
         assert _rows(db, healed, domain)["heuristic"] == 0
 
@@ -100,18 +110,15 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
 def test_missing_prices(healthy_lab: Lab) -> None:
     lab = healthy_lab
     with lab.database() as db:
-        since = _now(db)
         lab.inject("missing-prices")
+        since = _settled(db)
         wait_until(lambda: _rows(db, since)["total"] >= 25, 20, "rows after the fault")
         rows = _rows(db, since)
         assert rows["with_price"] / rows["total"] < 0.5
         lab.heal("missing-prices")
-        healed = _now(db)
-        # Pages fetched before the heal may still be written after it: let them land first.
-        wait_until(lambda: _rows(db, healed)["total"] >= 8, 20, "in-flight rows after heal")
-        settled = _now(db)
-        wait_until(lambda: _rows(db, settled)["total"] >= 30, 20, "rows after heal")
-        rows = _rows(db, settled)
+        healed = _settled(db)
+        wait_until(lambda: _rows(db, healed)["total"] >= 30, 20, "rows after heal")
+        rows = _rows(db, healed)
         assert rows["with_price"] / rows["total"] > 0.9
 
 
