@@ -119,3 +119,14 @@ def test_a_command_needing_the_database_says_none_is_configured(
     assert "Traceback" not in err
     monkeypatch.setenv("OPSLIB_DATABASE_DSN", "postgresql://u:s3cret@127.0.0.1:1/x")
     assert load_settings().dsn() == "postgresql://u:s3cret@127.0.0.1:1/x"
+
+
+def test_proxy_urls_are_checked_when_read(tmp_path: Path) -> None:
+    (tmp_path / "opslib.toml").write_text(
+        '[proxies]\njudge_url = "http://[::1/judge"\ntarget_urls = ["https://shop.test/", "x"]\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(tmp_path / "opslib.toml")
+    by_field = {p.split(":")[0]: p for p in info.value.problems}
+    assert "not a valid URL" in by_field["proxies.judge_url"]
+    assert "not an http(s) URL: 'x'" in by_field["proxies.target_urls"]

@@ -11,6 +11,7 @@ import tomllib
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -65,6 +66,21 @@ class DomainSettings(_Model):
     thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
 
 
+def _http_urls(cls: type, value: str | list[str] | None) -> str | list[str] | None:
+    """Each URL is http(s) with a host and parses (a bracket left open is an error here, not a
+    traceback in the first request)."""
+    urls = [] if value is None else [value] if isinstance(value, str) else value
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {url!r}")
+    return value
+
+
 class ProxySettings(_Model):
     """The proxy pool: health model, backoff, testing, geographic requirements."""
 
@@ -72,6 +88,7 @@ class ProxySettings(_Model):
         None, description="echoes the client's request as JSON (the lab's shop serves /judge)"
     )
     target_urls: list[str] = Field(default_factory=list)
+    _http_url = field_validator("judge_url", "target_urls")(_http_urls)
     test_timeout: float = Field(5.0, gt=0, le=120, description="seconds per proxy")
     test_deadline: float = Field(60.0, gt=0, le=3600, description="seconds for a whole test run")
     test_concurrency: int = Field(50, ge=1, le=2000)
@@ -138,13 +155,7 @@ class Settings(BaseSettings):
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
-    @field_validator("prometheus_url", "metrics_urls")
-    @classmethod
-    def _http_url(cls, value: str | list[str]) -> str | list[str]:
-        for url in [value] if isinstance(value, str) else value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"not an http(s) URL: {url!r}")
-        return value
+    _http_url = field_validator("prometheus_url", "metrics_urls")(_http_urls)
 
     @field_validator("thresholds")
     @classmethod
