@@ -182,4 +182,6 @@ def test_scraper_stopped(healthy_lab: Lab) -> None:
     )
     lab.heal()
     assert lab.status().component(name).running
+    # The restarted worker serves its metrics again (sample() fails when the endpoint does not).
+    assert httpx.get(_metrics(lab, index), timeout=5, trust_env=False).status_code == 200
     assert sample(_metrics(lab, index), "queue_size") >= 0

@@ -159,8 +159,9 @@ def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run
     if not dry_run:
         with app.audit.action("proxies.update", {"sources": list(sources)}, dry_run=False) as out:
             state = ProxyState.RESERVE if reserve else ProxyState.ACTIVE
-            pool.upsert(listed.values(), state)
-            pool.set_state(removed, ProxyState.RETIRED, "no longer listed by its source")
+            with app.database.transaction():  # a killed update adds nothing or everything
+                pool.upsert(listed.values(), state)
+                pool.set_state(removed, ProxyState.RETIRED, "no longer listed by its source")
             out.detail = f"added {len(added)}, removed {len(removed)}, unchanged {len(unchanged)}"
     else:
         app.audit.record(
