@@ -13,6 +13,8 @@ import pytest
 
 from opslib.adapters import Database
 from opslib.lab import Lab, lab_thresholds
+from opslib.lab._catalog import catalog
+from opslib.lab._shop import page_layout
 from tests.lab.conftest import prom_query, sample
 from tests.support import wait_until
 
@@ -107,19 +109,39 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
         assert _rows(db, healed, domain)["heuristic"] == 0
 
 
+def _priced(db: Database, since: datetime) -> dict[int, list[bool]]:
+    """Whether each row written since ``since`` has a price, by product number (= url_id)."""
+    rows = db.fetch_all(
+        "SELECT url_id, price IS NOT NULL AS priced FROM price_history WHERE checked_at > %s",
+        (since,),
+    )
+    priced: dict[int, list[bool]] = {}
+    for row in rows:
+        priced.setdefault(row["url_id"], []).append(row["priced"])
+    return priced
+
+
 def test_missing_prices(healthy_lab: Lab) -> None:
+    # Which pages lose their price is a fixed subset of the products, so the test checks every
+    # row against the page the shop serves for its product rather than a share of a sample.
     lab = healthy_lab
+    products = {p.n: p for p in catalog(lab.settings)}
     with lab.database() as db:
         lab.inject("missing-prices")
+        control = lab.control.read()
+        shows_price = {n: page_layout(p, control) != "noprice" for n, p in products.items()}
+        assert sum(shows_price.values()) < 0.5 * len(products)
         since = _settled(db)
-        wait_until(lambda: _rows(db, since)["total"] >= 25, 20, "rows after the fault")
-        rows = _rows(db, since)
-        assert rows["with_price"] / rows["total"] < 0.5
+        wait_until(lambda: sum(map(len, _priced(db, since).values())) >= 25, 20, "rows after it")
+        written = _priced(db, since)
+        assert any(not shows_price[n] for n in written)  # the sample holds hidden pages
+        assert {n: [shows_price[n]] * len(r) for n, r in written.items()} == written
         lab.heal("missing-prices")
         healed = _settled(db)
-        wait_until(lambda: _rows(db, healed)["total"] >= 30, 20, "rows after heal")
-        rows = _rows(db, healed)
-        assert rows["with_price"] / rows["total"] > 0.9
+        wait_until(lambda: sum(map(len, _priced(db, healed).values())) >= 25, 20, "rows after heal")
+        after = {n: r for n, r in _priced(db, healed).items() if not products[n].out_of_stock}
+        assert after
+        assert after == {n: [True] * len(r) for n, r in after.items()}
 
 
 def test_queue_backlog(healthy_lab: Lab) -> None:
