@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import pytest
 
 T = TypeVar("T")
 
-__all__ = ["free_port", "poll_until", "require", "wait_until"]
+__all__ = ["free_port", "free_port_range", "poll_until", "require", "wait_until"]
 
 
 def require(condition: bool, why: str) -> None:
@@ -25,10 +26,40 @@ def require(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
-def free_port() -> int:
+def _ephemeral_start() -> int:
+    """The first port the kernel hands to outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _port_free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_range(span: int) -> int:
+    """The first of ``span`` consecutive ports that are free now, below the ephemeral range:
+    a port picked there could be taken by any outgoing connection (the labs' clients make
+    thousands) before the server that wants it binds it."""
+    rng = random.Random()
+    high = _ephemeral_start() - span
+    for _ in range(200):
+        base = rng.randrange(10000, high)
+        if all(_port_free(base + i) for i in range(span)):
+            return base
+    raise RuntimeError(f"no {span} free consecutive ports in 10000-{high + span}")
+
+
+def free_port() -> int:
+    """A port that is free now and that no outgoing connection will be given."""
+    return free_port_range(1)
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

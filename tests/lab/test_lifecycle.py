@@ -103,14 +103,21 @@ def test_concurrent_ups_then_down_leave_nothing() -> None:
     settings = make_lab_settings(use_docker=True, **SMALL)
     lab = Lab(settings)
     statuses: list[LabStatus] = []
+    errors: list[BaseException] = []
+
+    def up() -> None:
+        try:
+            statuses.append(Lab(settings).up())
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
     try:
-        threads = [
-            threading.Thread(target=lambda: statuses.append(Lab(settings).up())) for _ in range(2)
-        ]
+        threads = [threading.Thread(target=up) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=90)
+        assert not errors, [f"{type(e).__name__}: {e}" for e in errors]
         assert len(statuses) == 2
         assert all(s.running for s in statuses)
         assert [c.pid for c in statuses[0].components] == [c.pid for c in statuses[1].components]

@@ -35,7 +35,8 @@ COUNTRIES = (
     "fi",
 )
 
-_DEFAULT_PORTS = {"postgres_port": 55432, "shop_port": 18080, "prometheus_port": 9090}
+# All below 32768, where Linux hands out ports to outgoing connections.
+_DEFAULT_PORTS = {"postgres_port": 15432, "shop_port": 18080, "prometheus_port": 9090}
 _DEFAULT_METRICS = 8000
 _DEFAULT_PROXIES = 13128
 # Offsets from port_base; the span covers up to 16 workers and 16 proxies.
