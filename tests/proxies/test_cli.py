@@ -187,6 +187,6 @@ def test_targets_fail_a_proxy_the_shops_refuse(
     assert (by_url[banned]["status"], by_url[banned]["http_status"]) == ("failed", 403)
     assert "refused it: HTTP 403" in by_url[banned]["error"]
     others = [r for url, r in by_url.items() if url != banned and url.startswith("http://127.")]
-    assert sum(r["status"] == "ok" for r in others) >= len(others) - 1  # a shop may 429 at random
+    assert [r["status"] for r in others] == ["ok"] * len(others), others
     # The judge alone cannot see a ban: without --targets the banned proxy passes.
     assert {r["url"]: r["status"] for r in judged_only["results"]}[banned] == "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -44,3 +45,5 @@ def test_dead_proxy_backs_off_and_banned_proxy_is_banned(healthy_lab: Lab, pool:
     wait_until(lambda: state(banned)[1] >= 3, 30, f"{banned} banned by several shops")
     assert {e["kind"] for e in pool.history(dead)} >= {"backoff"}
     lab.heal()
+    # heal returns once the dead proxy listens again, so the next user is not refused
+    socket.create_connection(("127.0.0.1", lab.settings.proxies[1][2]), timeout=2).close()

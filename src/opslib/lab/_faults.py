@@ -265,18 +265,22 @@ _PROXY_EFFECT = {
 }
 
 
-def _wait_refused(settings: LabSettings, label: str, timeout: float = 3.0) -> None:
-    """Return once the proxy farm has closed ``label``'s listener (it re-reads the control file
-    every 0.25 s), so whoever injected the fault sees it at once."""
+def _wait_listener(settings: LabSettings, label: str, *, open_: bool, timeout: float = 3.0) -> None:
+    """Return once the proxy farm has closed (or reopened) ``label``'s listener (it re-reads the
+    control file every 0.25 s), so whoever injected or healed ``dead`` sees the change at once."""
     port = next(p for lbl, _c, p in settings.proxies if lbl == label)
     until = time.monotonic() + timeout
     while time.monotonic() < until:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            accepting = True
         except OSError:
+            accepting = False
+        if accepting is open_:
             return
         time.sleep(0.05)
-    raise LabError(f"proxy {label} still accepts connections {timeout:g} s after proxy-dead")
+    state = "refuses" if open_ else "accepts"
+    raise LabError(f"proxy {label} still {state} connections {timeout:g} s after the change")
 
 
 def _proxy_mode(mode: ProxyMode) -> _Fault:
@@ -286,7 +290,7 @@ def _proxy_mode(mode: ProxyMode) -> _Fault:
 
         _update(host, change)
         if mode == "dead":
-            _wait_refused(host.settings, str(target))
+            _wait_listener(host.settings, str(target), open_=False)
         return f"proxy-{mode}: {target} {_PROXY_EFFECT[mode]}"
 
     def heal(host: FaultHost, record: FaultRecord) -> str:
@@ -294,6 +298,8 @@ def _proxy_mode(mode: ProxyMode) -> _Fault:
             control.proxies[str(record.target)].mode = "ok"
 
         _update(host, change)
+        if mode == "dead":
+            _wait_listener(host.settings, str(record.target), open_=True)
         return f"proxy-{mode}: {record.target} healthy again"
 
     return _Fault(_proxy, inject, heal)

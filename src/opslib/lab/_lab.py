@@ -353,9 +353,11 @@ class Lab:
 
     def _claim_dir(self) -> None:
         root = self.paths.root
-        if root.exists() and not self.paths.marker.exists() and any(root.iterdir()):
-            raise LabError(f"{root} exists and is not a lab's state directory; choose another")
         root.mkdir(parents=True, exist_ok=True)
+        # List first, then look for the marker: the marker is the first file a lab writes, so a
+        # concurrent `up` that got ahead shows it by then (the other order raced and refused).
+        if any(root.iterdir()) and not self.paths.marker.exists():
+            raise LabError(f"{root} exists and is not a lab's state directory; choose another")
         root.chmod(0o755)  # the cluster's unprivileged user must reach pg/ inside
         self.paths.marker.touch()
 

@@ -133,7 +133,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.client_address[0] in self.server.banned(control):
             self._send(403, b"Access denied\n", "text/plain; charset=utf-8")
             return
-        if domain is not None and self._random.random() < domain.error_rate:
+        # A burst (a fixed status) fails every page of the shop; a healthy shop's background
+        # errors only the product pages the workers fetch, so a probe of its front page or a
+        # 404 is answered the same way every time.
+        product_page = _PRODUCT_PATH.match(path) is not None
+        errors = domain is not None and (domain.error_status is not None or product_page)
+        if errors and domain is not None and self._random.random() < domain.error_rate:
             status = domain.error_status or self._random.choice(_ERROR_MIX)
             self._send(status, f"{status} error\n".encode(), "text/plain; charset=utf-8")
             return
