@@ -133,12 +133,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.client_address[0] in self.server.banned(control):
             self._send(403, b"Access denied\n", "text/plain; charset=utf-8")
             return
+        match = _PRODUCT_PATH.match(path)
+        product = self.server.products[host].get(int(match[1])) if match else None
         # A burst (a fixed status) fails every page of the shop; a healthy shop's background
-        # errors only the product pages the workers fetch, so a probe of its front page or a
-        # 404 is answered the same way every time.
-        product_page = _PRODUCT_PATH.match(path) is not None
-        errors = domain is not None and (domain.error_status is not None or product_page)
-        if errors and domain is not None and self._random.random() < domain.error_rate:
+        # errors hit only the product pages the workers fetch, so a probe of its front page or
+        # a 404 is answered the same way every time.
+        can_fail = domain is not None and (domain.error_status is not None or product is not None)
+        if can_fail and domain is not None and self._random.random() < domain.error_rate:
             status = domain.error_status or self._random.choice(_ERROR_MIX)
             self._send(status, f"{status} error\n".encode(), "text/plain; charset=utf-8")
             return
@@ -149,8 +150,6 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._send(200, f"<html><body><ul>{links}</ul></body></html>".encode(), "text/html")
             return
-        match = _PRODUCT_PATH.match(path)
-        product = self.server.products[host].get(int(match[1])) if match else None
         if product is None:
             self._send(404, b"no such product\n", "text/plain; charset=utf-8")
             return
