@@ -13,6 +13,24 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from opslib.lab import LabSettings
 
+# A healthy shop fails a product page now and then (its background error rate, under 2 %).
+_RANDOM_ERRORS = {429, 500, 502, 503}
+
+
+def product_page(settings: LabSettings, domain: str, product: int) -> httpx.Response:
+    """``/product/N`` of ``domain``, asked again (up to 5 times) while the shop answers with one
+    of its random errors; a shop in an error burst answers the same error every time."""
+    for _ in range(5):
+        response = httpx.get(
+            f"http://127.0.0.1:{settings.shop_port}/product/{product}",
+            headers={"Host": domain},
+            timeout=5,
+            trust_env=False,
+        )
+        if response.status_code not in _RANDOM_ERRORS:
+            break
+    return response
+
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Samples of a /metrics endpoint: (name, sorted labels) -> value."""

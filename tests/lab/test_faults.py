@@ -15,7 +15,7 @@ from opslib.adapters import Database
 from opslib.lab import Lab, lab_thresholds
 from opslib.lab._catalog import catalog
 from opslib.lab._shop import page_layout
-from tests.lab.conftest import prom_query, sample
+from tests.lab.conftest import product_page, prom_query, sample
 from tests.support import wait_until
 
 IN_FLIGHT_SECONDS = 2.0
@@ -50,12 +50,7 @@ def _rows(db: Database, since: datetime, domain: str | None = None) -> dict[str,
 
 
 def _page(lab: Lab, domain: str, product: int) -> httpx.Response:
-    return httpx.get(
-        f"http://127.0.0.1:{lab.settings.shop_port}/product/{product}",
-        headers={"Host": domain},
-        timeout=5,
-        trust_env=False,
-    )
+    return product_page(lab.settings, domain, product)
 
 
 def _metrics(lab: Lab, index: int) -> str:
@@ -98,7 +93,9 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
     with lab.database() as db:
         since = _now(db)
         lab.inject("low-confidence", target=domain)
-        assert b'itemprop="price"' not in _page(lab, domain, 3).content
+        changed = _page(lab, domain, 3)
+        assert changed.status_code == 200
+        assert b'itemprop="price"' not in changed.content
         wait_until(lambda: _rows(db, since, domain)["heuristic"] >= 4, 20, "heuristic extractions")
         rows = _rows(db, since, domain)
         assert 0.4 <= rows["h_conf"] <= 0.5

@@ -130,16 +130,26 @@ def test_proxies_refuse_non_loopback_targets(lab: Lab) -> None:
         assert sock.recv(100).startswith(b"HTTP/1.1 403")
 
 
-def test_proxies_tunnel_connect_to_the_shops(lab: Lab) -> None:
+def _tunnelled(lab: Lab, path: str) -> bytes:
+    """GET ``path`` of the second shop through a CONNECT tunnel of the second proxy."""
     port, shop = lab.settings.proxy_ports[1], lab.settings.shop_port
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(f"CONNECT {lab.domains[1]}:{shop} HTTP/1.1\r\n\r\n".encode())
         assert sock.recv(100).startswith(b"HTTP/1.1 200")
-        sock.sendall(f"GET /product/2 HTTP/1.1\r\nHost: {lab.domains[1]}\r\n\r\n".encode())
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {lab.domains[1]}\r\n\r\n".encode())
         page = b""
         while chunk := sock.recv(65536):
             page += chunk
-    assert page.startswith(b"HTTP/1.0 200") or page.startswith(b"HTTP/1.1 200")
+    return page
+
+
+def test_proxies_tunnel_connect_to_the_shops(lab: Lab) -> None:
+    ok = (b"HTTP/1.0 200", b"HTTP/1.1 200")
+    for _ in range(5):  # a healthy shop fails about one product page in a hundred
+        page = _tunnelled(lab, "/product/2")
+        if page.startswith(ok):
+            break
+    assert page.startswith(ok), page[:200]
     assert b'itemprop="price"' in page or b'class="price"' in page
 
 
