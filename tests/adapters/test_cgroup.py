@@ -101,7 +101,7 @@ def test_auto_reads_cgroups_of_a_local_engine_within_the_sample_interval(
     assert set(usage) == {trio.idle, trio.busy, trio.held}
     assert usage[trio.busy].cpu_percent > usage[trio.idle].cpu_percent
     assert "usage: cgroup v" in caplog.text
-    assert 0.2 <= elapsed < 1.0, f"{elapsed:.3f} s"  # the engine API path takes about 2 s
+    assert 0.2 <= elapsed < 1.0, f"{elapsed:.3f} s"  # the engine API path takes over 1 s
 
 
 def test_source_engine_forces_the_engine_api(
