@@ -49,10 +49,6 @@ def _rows(db: Database, since: datetime, domain: str | None = None) -> dict[str,
     return row
 
 
-def _page(lab: Lab, domain: str, product: int) -> httpx.Response:
-    return product_page(lab.settings, domain, product)
-
-
 def _metrics(lab: Lab, index: int) -> str:
     return f"http://127.0.0.1:{lab.settings.metrics_ports[index - 1]}/metrics"
 
@@ -73,8 +69,8 @@ def test_error_burst_then_heal_from_another_process(healthy_lab: Lab) -> None:
     assert "503" in description
     assert lab.inject("error-burst", target=domain) == description  # already active: no change
     assert [f.name for f in lab.status().faults] == ["error-burst"]
-    assert _page(lab, domain, 2).status_code == 503
-    assert _page(lab, lab.domains[0], 1).status_code == 200
+    assert product_page(lab.settings, domain, 2).status_code == 503
+    assert product_page(lab.settings, lab.domains[0], 1).status_code == 200
     wait_until(lambda: _errors(lab, domain) >= before + 5, 20, f"errors at {domain} climbing")
     healed = subprocess.run(
         [sys.executable, "-m", "opslib.cli", "lab", "heal", "error-burst",
@@ -83,7 +79,7 @@ def test_error_burst_then_heal_from_another_process(healthy_lab: Lab) -> None:
     )  # fmt: skip
     assert healed.returncode == 0, healed.stderr
     assert f"{domain} healthy again" in healed.stdout
-    assert _page(lab, domain, 2).status_code == 200
+    assert product_page(lab.settings, domain, 2).status_code == 200
     assert lab.status().faults == ()
 
 
@@ -93,7 +89,7 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
     with lab.database() as db:
         since = _now(db)
         lab.inject("low-confidence", target=domain)
-        changed = _page(lab, domain, 3)
+        changed = product_page(lab.settings, domain, 3)
         assert changed.status_code == 200
         assert b'itemprop="price"' not in changed.content
         wait_until(lambda: _rows(db, since, domain)["heuristic"] >= 4, 20, "heuristic extractions")

@@ -265,7 +265,9 @@ _PROXY_EFFECT = {
 }
 
 
-def _wait_listener(settings: LabSettings, label: str, *, open_: bool, timeout: float = 3.0) -> None:
+def _wait_listener(
+    settings: LabSettings, label: str, *, accepting: bool, timeout: float = 3.0
+) -> None:
     """Return once the proxy farm has closed (or reopened) ``label``'s listener (it re-reads the
     control file every 0.25 s), so whoever injected or healed ``dead`` sees the change at once."""
     port = next(p for lbl, _c, p in settings.proxies if lbl == label)
@@ -273,13 +275,13 @@ def _wait_listener(settings: LabSettings, label: str, *, open_: bool, timeout: f
     while time.monotonic() < until:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            accepting = True
+            answered = True
         except OSError:
-            accepting = False
-        if accepting is open_:
+            answered = False
+        if answered is accepting:
             return
         time.sleep(0.05)
-    state = "refuses" if open_ else "accepts"
+    state = "refuses" if accepting else "accepts"
     raise LabError(f"proxy {label} still {state} connections {timeout:g} s after the change")
 
 
@@ -290,7 +292,7 @@ def _proxy_mode(mode: ProxyMode) -> _Fault:
 
         _update(host, change)
         if mode == "dead":
-            _wait_listener(host.settings, str(target), open_=False)
+            _wait_listener(host.settings, str(target), accepting=False)
         return f"proxy-{mode}: {target} {_PROXY_EFFECT[mode]}"
 
     def heal(host: FaultHost, record: FaultRecord) -> str:
@@ -299,7 +301,7 @@ def _proxy_mode(mode: ProxyMode) -> _Fault:
 
         _update(host, change)
         if mode == "dead":
-            _wait_listener(host.settings, str(record.target), open_=True)
+            _wait_listener(host.settings, str(record.target), accepting=True)
         return f"proxy-{mode}: {record.target} healthy again"
 
     return _Fault(_proxy, inject, heal)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from opslib.lab._catalog import Product, catalog
-from opslib.lab._control import Control, ControlFile, Layout
+from opslib.lab._control import Control, ControlFile, DomainControl, Layout
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._settings import LabSettings
 
@@ -135,12 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         match = _PRODUCT_PATH.match(path)
         product = self.server.products[host].get(int(match[1])) if match else None
-        # A burst (a fixed status) fails every page of the shop; a healthy shop's background
-        # errors hit only the product pages the workers fetch, so a probe of its front page or
-        # a 404 is answered the same way every time.
-        can_fail = domain is not None and (domain.error_status is not None or product is not None)
-        if can_fail and domain is not None and self._random.random() < domain.error_rate:
-            status = domain.error_status or self._random.choice(_ERROR_MIX)
+        status = self._random_error(domain, product)
+        if status is not None:
             self._send(status, f"{status} error\n".encode(), "text/plain; charset=utf-8")
             return
         if path in ("", "/"):
@@ -155,6 +151,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         page = render_product(product, page_layout(product, control), time.time())
         self._send(200, page.encode(), "text/html; charset=utf-8")
+
+    def _random_error(self, domain: DomainControl | None, product: Product | None) -> int | None:
+        """The error status to answer instead of the page, if any. A burst (a fixed status)
+        fails every page of the shop; a healthy shop's background errors hit only the product
+        pages the workers fetch, so its front page or a 404 answers the same way every time."""
+        if domain is None or (domain.error_status is None and product is None):
+            return None
+        if self._random.random() >= domain.error_rate:
+            return None
+        return domain.error_status or self._random.choice(_ERROR_MIX)
 
     def _judge(self) -> None:
         body = {
