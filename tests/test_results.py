@@ -74,3 +74,15 @@ def test_ok_result_message_has_no_remediation() -> None:
 
 def test_severity_values_are_nagios_exit_codes() -> None:
     assert [int(s) for s in Severity] == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown", "severity"),
+    [(math.nan, "x = nan s", Severity.UNKNOWN), (math.inf, "x = inf s", Severity.CRITICAL)],
+)
+def test_non_finite_values_are_described_not_a_crash(
+    value: float, shown: str, severity: Severity
+) -> None:
+    measurement = Measurement("x", value, Threshold(warn=1, crit=2, unit="s"))
+    assert measurement.severity is severity
+    assert measurement.describe() == f"{shown} (warn > 1 s, crit > 2 s)"

@@ -82,6 +82,8 @@ class Threshold:
 
 
 def _fmt(value: float) -> str:
+    if not math.isfinite(value):  # NaN (nothing to measure against) or inf (never drains)
+        return str(value)
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return f"{value:.3g}" if abs(value) < 1 else f"{value:.2f}".rstrip("0").rstrip(".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -38,7 +39,16 @@ def resource_usage(platform: UsageSource, settings: Settings) -> CheckResult:
     measurements: list[Measurement] = []
     for u in usage:
         measurements.append(Measurement("cpu_percent", round(u.cpu_percent, 1), cpu, u.name))
-        measurements.append(Measurement("memory_percent", round(u.memory_percent, 1), mem, u.name))
+        no_limit = math.isnan(u.memory_percent)
+        measurements.append(
+            Measurement(
+                "memory_percent",
+                round(u.memory_percent, 1),
+                mem,
+                u.name,
+                note="the engine reported no memory limit" if no_limit else "",
+            )
+        )
     table = Table(
         columns=("container", "service", "CPU %", "memory MiB", "limit MiB", "memory %"),
         rows=tuple(
