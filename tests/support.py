@@ -13,7 +13,14 @@ import pytest
 
 T = TypeVar("T")
 
-__all__ = ["free_port", "free_port_range", "poll_until", "require", "wait_until"]
+__all__ = [
+    "free_port",
+    "free_port_range",
+    "poll_until",
+    "require",
+    "wait_until",
+    "without_opslib_environment",
+]
 
 
 def require(condition: bool, why: str) -> None:
@@ -24,6 +31,13 @@ def require(condition: bool, why: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must provide this: {why}", pytrace=False)
     pytest.skip(why)
+
+
+def without_opslib_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset every ``OPSLIB_*`` variable for the test, so ``Settings()`` holds only defaults."""
+    for name in list(os.environ):
+        if name.startswith("OPSLIB_"):
+            monkeypatch.delenv(name)
 
 
 def _ephemeral_start() -> int:
