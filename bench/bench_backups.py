@@ -25,11 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from psycopg import sql
+from psycopg import conninfo, sql
 
 from opslib.adapters import Database
 from opslib.backups import Catalog, find_tools
-from opslib.backups._tools import client_env, server_major
+from opslib.backups._tools import server_major
 from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import migrate
 
@@ -114,10 +114,20 @@ def main() -> None:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _client_env(dsn: str, dbname: str | None = None) -> tuple[str, dict[str, str]]:
+    """What an operator runs by hand: a conninfo for -d and the password in PGPASSWORD."""
+    params = conninfo.conninfo_to_dict(dsn)
+    password = str(params.pop("password", ""))
+    if dbname is not None:
+        params["dbname"] = dbname
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSWORD": password}
+    return conninfo.make_conninfo("", **{k: str(v) for k, v in params.items()}), env
+
+
 def _measure(
     db: Database, dsn: str, *, pg_dump: Path, pg_restore: Path, backup_dir: Path, rounds: int
 ) -> None:
-    conn_str, env = client_env(dsn)
+    conn_str, env = _client_env(dsn)
     cli_env = {
         **os.environ,
         "OPSLIB_DATABASE_DSN": dsn,
@@ -139,7 +149,7 @@ def _measure(
         dump.append(seconds)
         scratch = f"bench_restore_{len(restore)}"
         db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-        restore_conn, _ = client_env(dsn, dbname=scratch)
+        restore_conn, _ = _client_env(dsn, dbname=scratch)
         seconds, _ = _timed(
             [
                 str(pg_restore),

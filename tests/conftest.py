@@ -21,6 +21,7 @@ from opslib.adapters import Database
 from opslib.lab import Lab
 from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import migrate
+from tests.dbkit import TestDatabase
 from tests.labkit import make_lab_settings, require_lab_infrastructure
 from tests.support import free_port, require
 
@@ -49,28 +50,28 @@ def pg_cluster() -> Iterator[PostgresCluster]:
 
 
 @pytest.fixture
-def db(pg_cluster: PostgresCluster) -> Iterator[Database]:
+def db(pg_cluster: PostgresCluster) -> Iterator[TestDatabase]:
     """A connection to the test cluster."""
-    with Database(pg_cluster.dsn) as database:
+    with TestDatabase(pg_cluster.dsn) as database:
         yield database
 
 
 @pytest.fixture
-def fresh_db(pg_cluster: PostgresCluster) -> Iterator[Database]:
+def fresh_db(pg_cluster: PostgresCluster) -> Iterator[TestDatabase]:
     """A new, empty database of its own (no migrations applied), dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:10]}"
     with Database(pg_cluster.dsn) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         dsn = pg_cluster.dsn.replace(f"dbname={pg_cluster.database}", f"dbname={name}")
         try:
-            with Database(dsn) as fresh:
+            with TestDatabase(dsn) as fresh:
                 yield fresh
         finally:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture
-def platform_db(fresh_db: Database) -> Database:
+def platform_db(fresh_db: TestDatabase) -> TestDatabase:
     """A new database with the opslib and platform migrations applied."""
     migrate(fresh_db, ("opslib", "platform"))
     return fresh_db

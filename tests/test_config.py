@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from opslib.cli import main
-from opslib.config import config_path, load_settings
+from opslib.config import NO_DATABASE, config_path, load_settings
 from opslib.errors import ConfigError
 from opslib.results import Threshold
 
@@ -115,10 +115,10 @@ def test_a_command_needing_the_database_says_none_is_configured(
     monkeypatch.delenv("OPSLIB_DATABASE_DSN", raising=False)
     assert main(["proxies", "list"]) == 2
     err = capsys.readouterr().err
-    assert "database_dsn: not set (set OPSLIB_DATABASE_DSN" in err
+    assert err == f"opslib: error: {NO_DATABASE}\n"
     assert "Traceback" not in err
     monkeypatch.setenv("OPSLIB_DATABASE_DSN", "postgresql://u:s3cret@127.0.0.1:1/x")
-    assert load_settings().dsn() == "postgresql://u:s3cret@127.0.0.1:1/x"
+    assert load_settings().secrets() == ("postgresql://u:s3cret@127.0.0.1:1/x",)
 
 
 def test_proxy_urls_are_checked_when_read(tmp_path: Path) -> None:

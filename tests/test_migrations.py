@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.audit import AuditLog
 from opslib.cli import main
 from opslib.errors import DataError
 from opslib.migrations import applied, available, migrate, pending
+from tests.dbkit import TestDatabase
 
 
 def test_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
@@ -20,7 +20,7 @@ def test_shipped_migrations_are_numbered_from_one_without_gaps() -> None:
         assert versions == list(range(1, len(versions) + 1))
 
 
-def test_migrate_applies_once_and_records_checksums(fresh_db: Database) -> None:
+def test_migrate_applies_once_and_records_checksums(fresh_db: TestDatabase) -> None:
     first = migrate(fresh_db, ("opslib", "platform"))
     assert {m.set for m in first} == {"opslib", "platform"}
     assert migrate(fresh_db, ("opslib", "platform")) == []
@@ -40,19 +40,19 @@ def test_migrate_applies_once_and_records_checksums(fresh_db: Database) -> None:
     } <= tables
 
 
-def test_platform_set_only_when_asked(fresh_db: Database) -> None:
+def test_platform_set_only_when_asked(fresh_db: TestDatabase) -> None:
     migrate(fresh_db, ("opslib",))
     assert fresh_db.fetch_one("SELECT to_regclass('public.price_history') AS t") == {"t": None}
 
 
-def test_changed_applied_migration_is_refused(fresh_db: Database) -> None:
+def test_changed_applied_migration_is_refused(fresh_db: TestDatabase) -> None:
     migrate(fresh_db, ("opslib",))
     fresh_db.execute("UPDATE opslib.schema_migrations SET checksum = 'x' WHERE version = 1")
     with pytest.raises(DataError, match="changed after it was applied"):
         pending(fresh_db, "opslib")
 
 
-def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
+def test_concurrent_runners_do_not_race(fresh_db: TestDatabase) -> None:
     """Four real processes migrate the same empty database at once; each migration lands once."""
     env = {**os.environ, "OPSLIB_DATABASE_DSN": fresh_db.dsn, "OPSLIB_CONFIG": os.devnull}
     env.pop("OPSLIB_CONFIG")
@@ -79,7 +79,7 @@ def test_concurrent_runners_do_not_race(fresh_db: Database) -> None:
 
 
 def test_dry_run_applies_nothing_and_is_audited_once_the_schema_exists(
-    fresh_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    fresh_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("OPSLIB_CONFIG", raising=False)

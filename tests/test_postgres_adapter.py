@@ -51,7 +51,7 @@ def test_errors_translated(db: Database) -> None:
 
 def test_transaction_rolls_back_on_error(db: Database) -> None:
     db.execute("CREATE TEMP TABLE t (n int)")
-    with pytest.raises(RuntimeError), db.transaction() as conn:
-        conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(RuntimeError), db.transaction():
+        db.execute("INSERT INTO t VALUES (1)")
         raise RuntimeError("boom")
     assert db.fetch_one("SELECT count(*) AS n FROM t") == {"n": 0}

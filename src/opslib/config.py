@@ -26,6 +26,7 @@ from opslib.results import Threshold
 from opslib.thresholds import DEFAULT_THRESHOLDS
 
 __all__ = [
+    "NO_DATABASE",
     "BackupSettings",
     "DomainSettings",
     "ProxySettings",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 ENV_PREFIX = "OPSLIB_"
+NO_DATABASE = (
+    "postgresql: no database configured (set database_dsn in the config file or"
+    " OPSLIB_DATABASE_DSN)"
+)
 _config_file: ContextVar[Path | None] = ContextVar("opslib_config_file", default=None)
 
 
@@ -190,14 +195,13 @@ class Settings(BaseSettings):
             return init_settings, env_settings
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
 
-    def dsn(self) -> str:
-        """The database DSN (a secret: never print it); ConfigError when none is configured."""
-        if self.database_dsn is None:
-            raise ConfigError(
-                "no database configured",
-                ("database_dsn: not set (set OPSLIB_DATABASE_DSN or database_dsn in opslib.toml)",),
-            )
-        return self.database_dsn.get_secret_value()
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this configuration holds, for masking output (never print them)."""
+        return tuple(
+            secret.get_secret_value()
+            for secret in (self.database_dsn,)
+            if secret is not None and secret.get_secret_value()
+        )
 
     def threshold(self, name: str, domain: str | None = None) -> Threshold:
         """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.backups import PgTools, find_tools
 from opslib.backups._tools import server_major
 from opslib.config import BackupSettings
+from tests.dbkit import TestDatabase
 from tests.support import require
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def seed(db: Database, urls: int = 20, prices: int = 500, noise: bool = False) -> None:
+def seed(db: TestDatabase, urls: int = 20, prices: int = 500, noise: bool = False) -> None:
     """Platform rows made by the server (``noise``: incompressible text, for big dumps)."""
     db.execute(
         "INSERT INTO monitored_urls (domain, url) SELECT 'shop' || (g %% 3) || '.test',"
@@ -43,7 +43,7 @@ def seed(db: Database, urls: int = 20, prices: int = 500, noise: bool = False) -
 
 
 @pytest.fixture
-def seeded_db(platform_db: Database) -> Database:
+def seeded_db(platform_db: TestDatabase) -> TestDatabase:
     seed(platform_db)
     return platform_db
 
@@ -70,7 +70,7 @@ def settings(backup_dir: Path, config_dir: Path) -> BackupSettings:
 
 
 @pytest.fixture
-def tools(platform_db: Database) -> PgTools:
+def tools(platform_db: TestDatabase) -> PgTools:
     return find_tools(server_major(platform_db)[0])
 
 

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 
 from opslib import backups
-from opslib.adapters import Database
 from opslib.backups import create_backup, verify_backup
 from opslib.config import BackupSettings, Settings
 from opslib.results import Severity
+from tests.dbkit import TestDatabase
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def healthy(seeded_db: Database, settings: BackupSettings) -> Settings:
+def healthy(seeded_db: TestDatabase, settings: BackupSettings) -> Settings:
     """One fresh backup that passed a restore (and a policy content with one)."""
     create_backup(seeded_db, settings)
     assert verify_backup(seeded_db, settings).ok
@@ -29,7 +29,7 @@ def healthy(seeded_db: Database, settings: BackupSettings) -> Settings:
     )
 
 
-def _severities(db: Database, settings: Settings) -> dict[str, Severity]:
+def _severities(db: TestDatabase, settings: Settings) -> dict[str, Severity]:
     return {
         "recency": backups.backup_recency(db, settings).severity,
         "verified": backups.verified_recency(db, settings).severity,
@@ -39,11 +39,11 @@ def _severities(db: Database, settings: Settings) -> dict[str, Severity]:
     }
 
 
-def test_healthy_setup_is_green(seeded_db: Database, healthy: Settings) -> None:
+def test_healthy_setup_is_green(seeded_db: TestDatabase, healthy: Settings) -> None:
     assert set(_severities(seeded_db, healthy).values()) == {Severity.OK}
 
 
-def test_corrupted_backup(seeded_db: Database, healthy: Settings) -> None:
+def test_corrupted_backup(seeded_db: TestDatabase, healthy: Settings) -> None:
     dump = (
         healthy.backups.backup_dir
         / backups.select_backup(backups.Catalog(seeded_db, healthy.backups.backup_dir), None).name
@@ -58,7 +58,7 @@ def test_corrupted_backup(seeded_db: Database, healthy: Settings) -> None:
     assert backups.restore_drill(seeded_db, healthy).severity is Severity.CRITICAL
 
 
-def test_stale_backup(seeded_db: Database, healthy: Settings) -> None:
+def test_stale_backup(seeded_db: TestDatabase, healthy: Settings) -> None:
     later = datetime.now(UTC) + timedelta(hours=27)
     result = backups.backup_recency(seeded_db, healthy, now=later)
     assert result.severity is Severity.CRITICAL
@@ -67,7 +67,7 @@ def test_stale_backup(seeded_db: Database, healthy: Settings) -> None:
     assert backups.verified_recency(seeded_db, healthy, now=far).severity is Severity.CRITICAL
 
 
-def test_unverifiable_backup(seeded_db: Database, settings: BackupSettings) -> None:
+def test_unverifiable_backup(seeded_db: TestDatabase, settings: BackupSettings) -> None:
     made = create_backup(seeded_db, settings)
     dump = made.path / "db.dump"
     dump.write_bytes(dump.read_bytes()[:100])
@@ -76,7 +76,7 @@ def test_unverifiable_backup(seeded_db: Database, settings: BackupSettings) -> N
     assert backups.verified_recency(seeded_db, configured).severity is Severity.CRITICAL
 
 
-def test_no_backup_at_all(platform_db: Database, settings: BackupSettings) -> None:
+def test_no_backup_at_all(platform_db: TestDatabase, settings: BackupSettings) -> None:
     configured = Settings(database_dsn=platform_db.dsn, backups=settings)
     severities = _severities(platform_db, configured)
     assert severities["recency"] is Severity.CRITICAL
@@ -85,7 +85,7 @@ def test_no_backup_at_all(platform_db: Database, settings: BackupSettings) -> No
     assert severities["drill"] is Severity.UNKNOWN  # nothing to restore
 
 
-def test_missing_backup_folder_breaks_retention(seeded_db: Database, healthy: Settings) -> None:
+def test_missing_backup_folder_breaks_retention(seeded_db: TestDatabase, healthy: Settings) -> None:
     folder = next(p for p in healthy.backups.backup_dir.iterdir() if not p.name.startswith("."))
     folder.rename(folder.with_name("elsewhere"))
     result = backups.retention_status(seeded_db, healthy)
@@ -113,7 +113,7 @@ def _run_suite(healthy: Settings, tmp_path: Path) -> subprocess.CompletedProcess
 
 
 def test_monthly_suite_passes_then_fails(
-    seeded_db: Database, healthy: Settings, tmp_path: Path
+    seeded_db: TestDatabase, healthy: Settings, tmp_path: Path
 ) -> None:
     done = _run_suite(healthy, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]

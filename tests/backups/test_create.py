@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from psycopg import conninfo, sql
 
-from opslib.adapters import Database
 from opslib.backups import Catalog, PgTools, check_integrity, create_backup, read_manifest
-from opslib.backups._tools import client_env
 from opslib.config import BackupSettings
 from opslib.errors import ConfigError, DependencyError
 from tests.backups.conftest import run_cli, seed
+from tests.dbkit import TestDatabase
 
 
 def _password(dsn: str) -> str:
@@ -25,7 +24,7 @@ def _password(dsn: str) -> str:
 
 
 def test_create_writes_a_complete_catalogued_backup(
-    seeded_db: Database, settings: BackupSettings, tools: PgTools
+    seeded_db: TestDatabase, settings: BackupSettings, tools: PgTools
 ) -> None:
     made = create_backup(seeded_db, settings)
     assert sorted(p.name for p in made.path.iterdir()) == [
@@ -54,14 +53,23 @@ def test_create_writes_a_complete_catalogued_backup(
         assert password not in (made.path / name).read_text()
 
 
-def test_password_goes_by_environment_not_argv(platform_db: Database) -> None:
-    conn_str, env = client_env(platform_db.dsn)
+def test_password_goes_by_environment_not_argv(platform_db: TestDatabase, tmp_path: Path) -> None:
+    tool = tmp_path / "tool"
+    tool.write_text('#!/bin/sh\necho "$@" > "$0.argv"\necho "$PGPASSWORD" > "$0.env"\n')
+    tool.chmod(0o700)
+    proc = platform_db.spawn_client(tool, ["--list"])
+    assert proc.wait(timeout=10) == 0
+    assert proc.stderr is not None
+    proc.stderr.close()
     password = _password(platform_db.dsn)
-    assert password not in conn_str
-    assert env["PGPASSWORD"] == password
+    argv = (tmp_path / "tool.argv").read_text()
+    assert "--dbname" in argv
+    assert f"dbname={platform_db.name}" in argv
+    assert password not in argv
+    assert (tmp_path / "tool.env").read_text().strip() == password
 
 
-def test_cli_create_json_and_no_secret_in_output(seeded_db: Database, backup_dir: Path) -> None:
+def test_cli_create_json_and_no_secret_in_output(seeded_db: TestDatabase, backup_dir: Path) -> None:
     done = run_cli(seeded_db.dsn, backup_dir, "--json", "backup", "create")
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -74,7 +82,7 @@ def test_cli_create_json_and_no_secret_in_output(seeded_db: Database, backup_dir
     assert audit == {"outcome": "ok", "detail": f"created {out['name']}"}
 
 
-def test_dry_run_writes_nothing(seeded_db: Database, backup_dir: Path) -> None:
+def test_dry_run_writes_nothing(seeded_db: TestDatabase, backup_dir: Path) -> None:
     done = run_cli(seeded_db.dsn, backup_dir, "backup", "create", "--dry-run")
     assert done.returncode == 0, done.stderr
     assert "would dump the database" in done.stdout
@@ -91,18 +99,18 @@ def _fails_with_one_line(done: subprocess.CompletedProcess[str], expected: str) 
     assert expected in lines[0], lines[0]
 
 
-def test_missing_directory(seeded_db: Database, tmp_path: Path) -> None:
+def test_missing_directory(seeded_db: TestDatabase, tmp_path: Path) -> None:
     done = run_cli(seeded_db.dsn, tmp_path / "nowhere", "backup", "create")
     _fails_with_one_line(done, "does not exist")
 
 
-def test_read_only_directory(seeded_db: Database, small_fs: Path, backup_dir: Path) -> None:
+def test_read_only_directory(seeded_db: TestDatabase, small_fs: Path, backup_dir: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
     done = run_cli(seeded_db.dsn, small_fs, "backup", "create")
     _fails_with_one_line(done, "is not writable")
 
 
-def test_no_rights(seeded_db: Database, backup_dir: Path) -> None:
+def test_no_rights(seeded_db: TestDatabase, backup_dir: Path) -> None:
     role = "t_norights"
     seeded_db.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
     seeded_db.execute(
@@ -119,14 +127,16 @@ def test_no_rights(seeded_db: Database, backup_dir: Path) -> None:
         seeded_db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
-def test_missing_pg_dump(seeded_db: Database, settings: BackupSettings, tmp_path: Path) -> None:
+def test_missing_pg_dump(seeded_db: TestDatabase, settings: BackupSettings, tmp_path: Path) -> None:
     empty = tmp_path / "bin"
     empty.mkdir()
     with pytest.raises(ConfigError, match=r"pg_dump for PostgreSQL 1\d not found"):
         create_backup(seeded_db, settings.model_copy(update={"pg_bin_dir": empty}))
 
 
-def test_wrong_major_pg_dump(seeded_db: Database, settings: BackupSettings, tmp_path: Path) -> None:
+def test_wrong_major_pg_dump(
+    seeded_db: TestDatabase, settings: BackupSettings, tmp_path: Path
+) -> None:
     # Only one major version is installed: a stand-in binary is the only way to get another.
     folder = tmp_path / "bin"
     folder.mkdir()
@@ -148,7 +158,7 @@ def test_wrong_major_pg_dump(seeded_db: Database, settings: BackupSettings, tmp_
     assert done.returncode == 2
 
 
-def test_full_disk_clear_error_and_nothing_left(platform_db: Database, small_fs: Path) -> None:
+def test_full_disk_clear_error_and_nothing_left(platform_db: TestDatabase, small_fs: Path) -> None:
     seed(platform_db, urls=50, prices=60_000, noise=True)
     settings = BackupSettings(backup_dir=small_fs)
     with pytest.raises(DependencyError, match="no space left on device"):
@@ -161,7 +171,9 @@ def test_full_disk_clear_error_and_nothing_left(platform_db: Database, small_fs:
     assert os.statvfs(small_fs).f_bfree > 0
 
 
-def test_emergency_backup_is_tagged_and_restorable(seeded_db: Database, backup_dir: Path) -> None:
+def test_emergency_backup_is_tagged_and_restorable(
+    seeded_db: TestDatabase, backup_dir: Path
+) -> None:
     done = run_cli(seeded_db.dsn, backup_dir, "--json", "backup", "emergency")
     assert done.returncode == 0, done.stderr
     name = json.loads(done.stdout)["name"]

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.backups import Catalog, CreatedBackup, PgTools, check_integrity, create_backup
 from opslib.backups._manifest import SUMS_FILE, format_sums, sha256_file
 from opslib.config import BackupSettings
 from tests.backups.conftest import run_cli
+from tests.dbkit import TestDatabase
 
 FILES = ("db.dump", "config.tar.gz", "manifest.json", "SHA256SUMS")
 
 
 @pytest.fixture
-def made(seeded_db: Database, settings: BackupSettings) -> CreatedBackup:
+def made(seeded_db: TestDatabase, settings: BackupSettings) -> CreatedBackup:
     return create_backup(seeded_db, settings)
 
 
@@ -67,7 +67,7 @@ def test_missing_file_is_detected(made: CreatedBackup, tools: PgTools) -> None:
 
 
 def test_consistent_rewrite_is_caught_by_the_catalogue(
-    made: CreatedBackup, tools: PgTools, seeded_db: Database, settings: BackupSettings
+    made: CreatedBackup, tools: PgTools, seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     manifest = made.path / "manifest.json"
     data = json.loads(manifest.read_text())
@@ -81,7 +81,7 @@ def test_consistent_rewrite_is_caught_by_the_catalogue(
     assert report.problems == ("manifest.json: SHA-256 differs from the catalogue",)
 
 
-def test_cli_integrity(made: CreatedBackup, seeded_db: Database, backup_dir: Path) -> None:
+def test_cli_integrity(made: CreatedBackup, seeded_db: TestDatabase, backup_dir: Path) -> None:
     done = run_cli(seeded_db.dsn, backup_dir, "backup", "integrity")
     assert done.returncode == 0, done.stderr
     assert made.name in done.stdout

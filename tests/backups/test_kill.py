@@ -10,10 +10,10 @@ import sys
 import time
 from pathlib import Path
 
-from opslib.adapters import Database
 from opslib.backups import Catalog, PgTools, check_integrity
 from opslib.backups._store import complete_names
 from tests.backups.conftest import run_cli, seed
+from tests.dbkit import TestDatabase
 from tests.support import wait_until
 
 
@@ -32,7 +32,7 @@ def _processes_writing_to(folder: Path) -> list[int]:
 
 
 def test_kill_during_create_leaves_nothing_taken_for_complete(
-    platform_db: Database, backup_dir: Path, tools: PgTools
+    platform_db: TestDatabase, backup_dir: Path, tools: PgTools
 ) -> None:
     seed(platform_db, urls=50, prices=40_000, noise=True)
     env = {

@@ -7,17 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.backups import Catalog, create_backup, prune
 from opslib.backups._store import complete_names
 from opslib.config import BackupSettings
 from tests.backups.conftest import run_cli
+from tests.dbkit import TestDatabase
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-def aged(seeded_db: Database, settings: BackupSettings) -> list[str]:
+def aged(seeded_db: TestDatabase, settings: BackupSettings) -> list[str]:
     """Four real backups, aged 0, 1, 2 and 40 days in the catalogue (newest first)."""
     names = []
     for age, kind in ((40, "regular"), (2, "emergency"), (1, "regular"), (0, "regular")):
@@ -36,7 +36,7 @@ def _settings(base: BackupSettings, **changes: object) -> BackupSettings:
 
 
 def test_dry_run_lists_and_deletes_nothing(
-    aged: list[str], seeded_db: Database, settings: BackupSettings
+    aged: list[str], seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     done = run_cli(
         seeded_db.dsn,
@@ -61,7 +61,7 @@ def test_dry_run_lists_and_deletes_nothing(
 
 
 def test_prune_deletes_files_and_rows_and_keeps_guarantees(
-    aged: list[str], seeded_db: Database, settings: BackupSettings
+    aged: list[str], seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     newest, one_day, emergency, old = aged
     seeded_db.execute("UPDATE opslib.backups SET verification = 'ok' WHERE name = %s", (one_day,))
@@ -77,7 +77,7 @@ def test_prune_deletes_files_and_rows_and_keeps_guarantees(
 
 
 def test_newest_failed_verification_deletes_nothing(
-    aged: list[str], seeded_db: Database, settings: BackupSettings
+    aged: list[str], seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     seeded_db.execute(
         "UPDATE opslib.backups SET verification = 'failed' WHERE name = %s", (aged[0],)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.backups import Catalog, create_backup, verify_backup
 from opslib.backups._manifest import SUMS_FILE, format_sums, read_manifest, sha256_file
 from opslib.backups._tools import find_tools, server_major
@@ -16,9 +15,10 @@ from opslib.backups._verify import SCRATCH_PREFIX
 from opslib.config import BackupSettings
 from opslib.errors import DataError
 from tests.backups.conftest import run_cli
+from tests.dbkit import TestDatabase
 
 
-def _scratch_databases(db: Database) -> list[str]:
+def _scratch_databases(db: TestDatabase) -> list[str]:
     rows = db.fetch_all(
         "SELECT datname FROM pg_database WHERE datname LIKE %s", (SCRATCH_PREFIX + "%",)
     )
@@ -26,7 +26,7 @@ def _scratch_databases(db: Database) -> list[str]:
 
 
 def test_verify_newest_restores_compares_and_drops(
-    seeded_db: Database, settings: BackupSettings
+    seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     create_backup(seeded_db, settings)
     seeded_db.execute("DELETE FROM scrape_logs")  # the live database moves on
@@ -47,7 +47,7 @@ def test_verify_newest_restores_compares_and_drops(
     assert record.verified_at is not None
 
 
-def test_verify_named_backup(seeded_db: Database, settings: BackupSettings) -> None:
+def test_verify_named_backup(seeded_db: TestDatabase, settings: BackupSettings) -> None:
     first = create_backup(seeded_db, settings)
     seeded_db.execute("DELETE FROM scrape_logs")
     create_backup(seeded_db, settings)
@@ -57,7 +57,7 @@ def test_verify_named_backup(seeded_db: Database, settings: BackupSettings) -> N
 
 
 def test_corrupted_dump_fails_and_is_recorded(
-    seeded_db: Database, settings: BackupSettings
+    seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     made = create_backup(seeded_db, settings)
     dump = made.path / "db.dump"
@@ -87,7 +87,7 @@ def _rewrite_manifest(folder: Path, **changes: object) -> None:
 
 
 def test_restored_counts_differing_from_manifest_fail(
-    seeded_db: Database, settings: BackupSettings
+    seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     made = create_backup(seeded_db, settings)
     _rewrite_manifest(made.path, row_counts={"monitored_urls": 20, "price_history": 501})
@@ -97,7 +97,7 @@ def test_restored_counts_differing_from_manifest_fail(
 
 
 def test_restore_error_fails_and_drops_scratch(
-    seeded_db: Database, settings: BackupSettings
+    seeded_db: TestDatabase, settings: BackupSettings
 ) -> None:
     made = create_backup(seeded_db, settings)
     dump = made.path / "db.dump"
@@ -115,12 +115,12 @@ def test_restore_error_fails_and_drops_scratch(
     assert _scratch_databases(seeded_db) == []
 
 
-def test_no_backup_is_a_clear_error(platform_db: Database, settings: BackupSettings) -> None:
+def test_no_backup_is_a_clear_error(platform_db: TestDatabase, settings: BackupSettings) -> None:
     with pytest.raises(DataError, match="no complete backup"):
         verify_backup(platform_db, settings)
 
 
-def test_cli_verify(seeded_db: Database, settings: BackupSettings) -> None:
+def test_cli_verify(seeded_db: TestDatabase, settings: BackupSettings) -> None:
     made = create_backup(seeded_db, settings)
     done = run_cli(seeded_db.dsn, settings.backup_dir, "--json", "backup", "verify", made.name)
     assert done.returncode == 0, done.stderr
@@ -132,7 +132,7 @@ def test_cli_verify(seeded_db: Database, settings: BackupSettings) -> None:
 
 
 def test_hung_restore_is_stopped_at_the_timeout(
-    seeded_db: Database, settings: BackupSettings, tmp_path: Path
+    seeded_db: TestDatabase, settings: BackupSettings, tmp_path: Path
 ) -> None:
     # A pg_restore that hangs mid-restore cannot be produced on demand: a stand-in answers
     # --version and --list with the real binary, then hangs on the restore itself.

@@ -10,6 +10,7 @@ import pytest
 from opslib.adapters import Database
 from opslib.cli import main
 from opslib.lab import Lab
+from tests.dbkit import TestDatabase
 
 LIST = (
     b"""# a messy list
@@ -29,7 +30,7 @@ ftp://10.0.0.4:21
 
 
 @pytest.fixture
-def env(platform_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
+def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
     monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("OPSLIB_CONFIG", raising=False)

@@ -9,13 +9,12 @@ from opslib.results import Severity
 
 
 def _log(db: Database, proxy: str, outcomes: list[tuple[str, int]]) -> None:
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO scrape_logs"
-            " (domain, proxy, proxy_country, outcome, duration_ms, started_at)"
-            " VALUES ('alpha-shop.test', %s, 'de', %s, %s, now() - interval '1 minute')",
-            [(proxy, outcome, ms) for outcome, ms in outcomes],
-        )
+    db.execute_many(
+        "INSERT INTO scrape_logs"
+        " (domain, proxy, proxy_country, outcome, duration_ms, started_at)"
+        " VALUES ('alpha-shop.test', %s, 'de', %s, %s, now() - interval '1 minute')",
+        [(proxy, outcome, ms) for outcome, ms in outcomes],
+    )
 
 
 def test_stats_count_only_proxy_faults_as_failures(platform_db: Database) -> None:

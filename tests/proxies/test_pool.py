@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from opslib.adapters import Database
 from opslib.config import ProxySettings
 from opslib.errors import DataError, NoProxyAvailable
 from opslib.proxies import (
@@ -18,12 +17,13 @@ from opslib.proxies import (
     ProxyState,
     parse_proxy_url,
 )
+from tests.dbkit import TestDatabase
 from tests.proxies._hammer import hammer
 
 SHOP = "alpha-shop.test"
 
 
-def _pool(db: Database, n: int = 3, **settings: float) -> ProxyPool:
+def _pool(db: TestDatabase, n: int = 3, **settings: float) -> ProxyPool:
     pool = ProxyPool(db, ProxySettings(**settings))
     countries = ["de", "fr", "us", "de", "fr", "us"]
     pool.upsert(
@@ -33,12 +33,12 @@ def _pool(db: Database, n: int = 3, **settings: float) -> ProxyPool:
     return pool
 
 
-def test_empty_pool_says_so(platform_db: Database) -> None:
+def test_empty_pool_says_so(platform_db: TestDatabase) -> None:
     with pytest.raises(NoProxyAvailable, match="pool is empty"):
         ProxyPool(platform_db).acquire(SHOP)
 
 
-def test_acquire_spreads_and_respects_country(platform_db: Database) -> None:
+def test_acquire_spreads_and_respects_country(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 6)
     seen: Counter[str] = Counter()
     for _ in range(60):
@@ -55,7 +55,7 @@ def test_acquire_spreads_and_respects_country(platform_db: Database) -> None:
         pool.acquire(SHOP, country="jp")
 
 
-def test_ban_is_per_domain_and_all_banned_is_typed(platform_db: Database) -> None:
+def test_ban_is_per_domain_and_all_banned_is_typed(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 2)
     for _ in range(2):
         lease = pool.acquire(SHOP)
@@ -69,7 +69,7 @@ def test_ban_is_per_domain_and_all_banned_is_typed(platform_db: Database) -> Non
     assert all(SHOP in p.banned_for for p in pool.proxies())
 
 
-def test_ban_classification_follows_the_domain_policy(platform_db: Database) -> None:
+def test_ban_classification_follows_the_domain_policy(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1)
     pool.set_policy(DomainPolicy("strict.test", ban_statuses=(503,), ban_patterns=("slow down",)))
     lease = pool.acquire("strict.test")
@@ -83,7 +83,7 @@ def test_ban_classification_follows_the_domain_policy(platform_db: Database) -> 
         Outcome("meh")
 
 
-def test_failures_back_off_with_growing_randomised_delay(platform_db: Database) -> None:
+def test_failures_back_off_with_growing_randomised_delay(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1, failures_to_backoff=2, backoff_base=100, backoff_max=10_000)
     lease = pool.acquire(SHOP)
     pool.report(lease, Outcome("failure", reason="refused"))
@@ -115,7 +115,7 @@ def test_failures_back_off_with_growing_randomised_delay(platform_db: Database) 
     assert any(e["kind"] == "backoff" for e in pool.history())
 
 
-def test_test_results_are_recorded_and_a_pass_ends_a_backoff(platform_db: Database) -> None:
+def test_test_results_are_recorded_and_a_pass_ends_a_backoff(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 3, failures_to_backoff=1, backoff_base=600)
     urls = sorted(p.url for p in pool.proxies())
     lease = pool.acquire(SHOP, country="de")
@@ -147,7 +147,7 @@ def test_test_results_are_recorded_and_a_pass_ends_a_backoff(platform_db: Databa
     assert (urls[0], "test_failed") not in events
 
 
-def test_health_decays_towards_neutral(platform_db: Database) -> None:
+def test_health_decays_towards_neutral(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1, failures_to_backoff=100, decay_seconds=60)
     for _ in range(20):
         pool.report(pool.acquire(SHOP), Outcome("failure"))
@@ -159,7 +159,7 @@ def test_health_decays_towards_neutral(platform_db: Database) -> None:
     assert later.success_rate > 0.6  # 20 failures 10 min ago weigh 20 * e^-10 now
 
 
-def test_concurrency_limit_and_release(platform_db: Database) -> None:
+def test_concurrency_limit_and_release(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1)
     pool.set_policy(DomainPolicy(SHOP, max_concurrency=2))
     first, second = pool.acquire(SHOP), pool.acquire(SHOP)
@@ -172,7 +172,7 @@ def test_concurrency_limit_and_release(platform_db: Database) -> None:
     assert [p.in_use for p in pool.proxies()] == [0]
 
 
-def test_sticky_sessions_keep_their_proxy(platform_db: Database) -> None:
+def test_sticky_sessions_keep_their_proxy(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 6)
     pool.set_policy(DomainPolicy(SHOP, sticky=True))
     chosen = set()
@@ -185,7 +185,7 @@ def test_sticky_sessions_keep_their_proxy(platform_db: Database) -> None:
     assert len(sessions) > 1
 
 
-def test_states_and_history(platform_db: Database) -> None:
+def test_states_and_history(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 2)
     urls = [p.url for p in pool.proxies()]
     assert pool.set_state(urls[:1], ProxyState.QUARANTINED, "test") == 1
@@ -196,7 +196,7 @@ def test_states_and_history(platform_db: Database) -> None:
     assert len(pool.proxies()) == 2
 
 
-def test_four_processes_lose_no_update(platform_db: Database) -> None:
+def test_four_processes_lose_no_update(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 3)
     cycles = 150
     ctx = multiprocessing.get_context("spawn")
@@ -219,7 +219,7 @@ def test_four_processes_lose_no_update(platform_db: Database) -> None:
     assert sum(p.requests for p in pool.proxies()) == granted
 
 
-def test_concurrency_limit_holds_across_processes(platform_db: Database) -> None:
+def test_concurrency_limit_holds_across_processes(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1)
     pool.set_policy(DomainPolicy(SHOP, max_concurrency=2))
     ctx = multiprocessing.get_context("spawn")
@@ -231,7 +231,7 @@ def test_concurrency_limit_holds_across_processes(platform_db: Database) -> None
     assert proxy.requests == sum(r[0] for r in results)
 
 
-def test_leases_lost_by_a_crashed_client_expire(platform_db: Database) -> None:
+def test_leases_lost_by_a_crashed_client_expire(platform_db: TestDatabase) -> None:
     pool = _pool(platform_db, 1, lease_seconds=60)
     pool.set_policy(DomainPolicy(SHOP, max_concurrency=1))
     pool.acquire(SHOP)  # never reported: the client "crashed"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,10 @@ import httpx
 import pytest
 
 from opslib.adapters import Database
+from opslib.config import NO_DATABASE
 from opslib.errors import ConfigError
 from opslib.proxies import ProxyPool, parse_proxy_url
+from tests.dbkit import TestDatabase
 from tests.proxies.servers import serving
 from tests.support import free_port
 
@@ -27,7 +30,10 @@ def _example() -> str:
     return match[1]
 
 
-def _run_example(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dsn: str | None) -> Fetch:
+def _run_example(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dsn: str | None
+) -> Iterator[Fetch]:
+    """Run the example; yield its ``fetch``, then close the database it opened."""
     monkeypatch.chdir(tmp_path)  # no opslib.toml here
     monkeypatch.delenv("OPSLIB_CONFIG", raising=False)
     if dsn is None:
@@ -37,16 +43,22 @@ def _run_example(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dsn: str | Non
     namespace: dict[str, Any] = {}
     exec(compile(_example(), "README.md", "exec"), namespace)
     fetch: Fetch = namespace["fetch"]
-    return fetch
+    db: Database = namespace["db"]
+    with db:
+        yield fetch
 
 
 def test_example_leases_fetches_and_reports(
-    platform_db: Database,
+    platform_db: TestDatabase,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fetch = _run_example(monkeypatch, tmp_path, platform_db.dsn)
+    with contextmanager(_run_example)(monkeypatch, tmp_path, platform_db.dsn) as fetch:
+        _exercise(fetch, platform_db, capsys)
+
+
+def _exercise(fetch: Fetch, platform_db: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
     pool = ProxyPool(platform_db)
     with serving() as servers:
         port = servers.http_proxy("ok")
@@ -75,8 +87,9 @@ def test_example_leases_fetches_and_reports(
 def test_example_without_a_database_says_so(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    with pytest.raises(ConfigError, match="no database configured") as raised:
-        _run_example(monkeypatch, tmp_path, None)
-    assert raised.value.problems == (
-        "database_dsn: not set (set OPSLIB_DATABASE_DSN or database_dsn in opslib.toml)",
-    )
+    with (
+        pytest.raises(ConfigError, match="no database configured") as raised,
+        contextmanager(_run_example)(monkeypatch, tmp_path, None),
+    ):
+        pass
+    assert str(raised.value) == NO_DATABASE

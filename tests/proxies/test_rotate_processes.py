@@ -11,12 +11,13 @@ from pathlib import Path
 
 from opslib.adapters import Database
 from opslib.proxies import ProxyPool, ProxyState, parse_proxy_url
+from tests.dbkit import TestDatabase
 from tests.support import wait_until
 
 REQUIRED = {"de": 2, "fr": 1, "us": 1}
 
 
-def _seed(db: Database) -> ProxyPool:
+def _seed(db: TestDatabase) -> ProxyPool:
     """de: 3 active, all failing, 1 healthy reserve; fr: its only active proxy failing, no
     reserve; us: 1 failing and 1 good active, 1 reserve."""
     pool = ProxyPool(db)
@@ -40,7 +41,7 @@ def _config(tmp_path: Path, dsn: str) -> Path:
     return path
 
 
-def _waiting_for_lock(db: Database) -> int:
+def _waiting_for_lock(db: TestDatabase) -> int:
     row = db.fetch_one(
         "SELECT count(*) AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
         " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
@@ -49,7 +50,7 @@ def _waiting_for_lock(db: Database) -> int:
 
 
 def test_two_rotations_at_once_act_once_and_keep_every_minimum(
-    platform_db: Database, tmp_path: Path
+    platform_db: TestDatabase, tmp_path: Path
 ) -> None:
     pool = _seed(platform_db)
     config = _config(tmp_path, platform_db.dsn)

@@ -41,12 +41,11 @@ def _fill(
         for i in range(per_hour):
             price = 10.0 if i < priced * per_hour else None
             rows.append((f"http://{domain}/p/1", price, confidence, at - timedelta(microseconds=i)))
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO price_history (url_id, price, extraction_confidence, checked_at)"
-            " SELECT id, %s, %s, %s FROM monitored_urls WHERE url = %s",
-            [(p, c, t, u) for u, p, c, t in rows],
-        )
+    db.execute_many(
+        "INSERT INTO price_history (url_id, price, extraction_confidence, checked_at)"
+        " SELECT id, %s, %s, %s FROM monitored_urls WHERE url = %s",
+        [(p, c, t, u) for u, p, c, t in rows],
+    )
 
 
 @pytest.fixture

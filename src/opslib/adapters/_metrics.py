@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from opslib.adapters._http import MAX_BODY_BYTES, fetch, one_line
-from opslib.errors import DataError, DependencyError, OpsError
+from opslib.errors import ConfigError, DataError, DependencyError, OpsError
 from opslib.redact import redact
+
+if TYPE_CHECKING:
+    from prometheus_client.metrics_core import Metric
 
 __all__ = ["MetricSample", "MetricsEndpoint", "MetricsSnapshot", "scrape_all"]
 
@@ -79,17 +82,29 @@ class MetricsEndpoint:
         if reply.status >= 400:
             snippet = one_line(reply.body[:120].decode("utf-8", "replace"), self._url)
             raise DependencyError(self.name, f"HTTP {reply.status}: {snippet}")
+        parse = _parser()
         try:
             text = reply.body.decode("utf-8")
             samples = tuple(
                 MetricSample(sample.name, dict(sample.labels), float(sample.value))
-                for family in text_string_to_metric_families(text)
+                for family in parse(text)
                 for sample in family.samples
             )
         except (ValueError, TypeError, IndexError, KeyError) as exc:
             reason = one_line(str(exc), self._url, limit=120)
             raise DataError(f"{self.name}: not Prometheus text format: {reason}") from exc
         return MetricsSnapshot(redact(self._url), samples)
+
+
+def _parser() -> Callable[[str], Iterable[Metric]]:
+    """prometheus_client's parser, the reference one; an extra of the lean install."""
+    try:
+        from prometheus_client.parser import text_string_to_metric_families
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            "reading /metrics needs the prometheus-client package: pip install 'opslib[cli]'"
+        ) from exc
+    return text_string_to_metric_families
 
 
 def scrape_all(urls: Sequence[str], *, timeout: float = 5.0) -> list[MetricsSnapshot | OpsError]:

@@ -17,10 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import docker
-import docker.errors
-import requests
-from docker.utils import kwargs_from_env, parse_host
+try:
+    import docker
+    import docker.errors
+    import requests
+    from docker.utils import kwargs_from_env, parse_host
+except ModuleNotFoundError as exc:  # the lean install: Platform() says what to install
+    _MISSING: ModuleNotFoundError | None = exc
+else:
+    _MISSING = None
 
 from opslib.adapters import _cgroup
 from opslib.adapters._http import one_line
@@ -95,6 +100,10 @@ class Platform:
     def __init__(
         self, project: str, *, docker_host: str | None = None, timeout: float = 10.0
     ) -> None:
+        if _MISSING is not None:
+            raise ConfigError(
+                f"the Docker adapter needs the {_MISSING.name} package: pip install 'opslib[cli]'"
+            )
         self.project = project
         self._host = docker_host
         self._timeout = timeout

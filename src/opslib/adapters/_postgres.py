@@ -1,16 +1,35 @@
-"""PostgreSQL adapter: one lazily opened connection, bounded by connect and statement timeouts."""
+"""PostgreSQL adapter: one lazily opened connection, bounded by connect and statement timeouts.
+
+The DSN goes in and never comes back out: the libpq tools (``pg_dump``, ``pg_restore``,
+``psql``) are started here with the password in their environment, and a connection to another
+database of the same server (a restore drill's scratch database) is opened here too.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import ctypes
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, LiteralString, Protocol
+from pathlib import Path
+from typing import Any, LiteralString, Protocol, Self
 
 import psycopg
-from psycopg import sql
+from psycopg import conninfo, sql
 from psycopg.rows import dict_row
+from pydantic import SecretStr
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
-from opslib.errors import DataError, DependencyError, UnreachableError
+from opslib.errors import ConfigError, DataError, DependencyError, UnreachableError
 from opslib.redact import redact
 
 __all__ = ["Database", "Query", "Row", "RowSource"]
@@ -18,6 +37,17 @@ __all__ = ["Database", "Query", "Row", "RowSource"]
 Row = dict[str, Any]
 Query = LiteralString | sql.SQL | sql.Composed
 _NAME = "postgresql"
+_PR_SET_PDEATHSIG = 1
+# Failures that a retry cannot cure: a wrong password or role, a missing database, no
+# pg_hba.conf entry, a malformed DSN. libpq reports them before any SQLSTATE exists, so the
+# server's message text is all there is to go by.
+_PERMANENT = re.compile(
+    r"password authentication failed|authentication failed|no password supplied"
+    r"|role \S+ does not exist|database \S+ does not exist|no pg_hba\.conf entry"
+    r"|invalid (connection option|dsn|integer value)|could not translate host name"
+    r"|SSL is not enabled|certificate",
+    re.I,
+)
 
 
 class RowSource(Protocol):
@@ -28,30 +58,39 @@ class RowSource(Protocol):
     ) -> list[Row]: ...
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg.OperationalError) and not _PERMANENT.search(str(exc))
+
+
 class Database:
-    """A PostgreSQL database reached by DSN; every psycopg error leaves as an OpsError."""
+    """A PostgreSQL database reached by DSN; every psycopg error leaves as an OpsError.
+
+    Opening the connection is retried on transient errors (refused, reset, the server starting
+    up) for at most ``connect_timeout`` seconds in all; a wrong password or a missing database
+    fails at once.
+    """
 
     def __init__(
         self,
-        dsn: str,
+        dsn: str | SecretStr,
         *,
         connect_timeout: float = 3.0,
         statement_timeout: float = 15.0,
         application_name: str = "opslib",
     ) -> None:
-        self._dsn = dsn
-        self._connect_timeout = max(1, round(connect_timeout))
-        self._statement_ms = int(statement_timeout * 1000)
+        self._dsn = dsn if isinstance(dsn, SecretStr) else SecretStr(dsn)
+        self._connect_timeout = max(1.0, connect_timeout)
+        self._statement_timeout = statement_timeout
         self._application_name = application_name
         self._conn: psycopg.Connection[Row] | None = None
 
     def __repr__(self) -> str:
-        return f"Database({redact(self._dsn)!r})"
+        return f"Database({redact(self._dsn.get_secret_value())!r})"
 
     @property
-    def dsn(self) -> str:
-        """The DSN, secret included: pass it to libpq tools, never print it."""
-        return self._dsn
+    def name(self) -> str:
+        """The database's name as the DSN gives it ("" when libpq's default applies)."""
+        return str(self._params().get("dbname", ""))
 
     def connection(self) -> psycopg.Connection[Row]:
         """The open connection (autocommit), opened on first use and after a break."""
@@ -60,18 +99,47 @@ class Database:
         return self._conn
 
     def _open(self) -> psycopg.Connection[Row]:
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_delay(self._connect_timeout) | stop_after_attempt(20),
+            wait=wait_exponential(multiplier=0.1, max=1.0),
+            reraise=True,
+        )
         try:
-            conn = psycopg.connect(
-                self._dsn,
-                autocommit=True,
-                row_factory=dict_row,
-                connect_timeout=self._connect_timeout,
-                application_name=self._application_name,
-                options=f"-c statement_timeout={self._statement_ms}",
-            )
+            for attempt in retrying:
+                with attempt:
+                    return psycopg.connect(
+                        self._dsn.get_secret_value(),
+                        autocommit=True,
+                        row_factory=dict_row,
+                        connect_timeout=max(1, round(self._connect_timeout)),
+                        application_name=self._application_name,
+                        options=f"-c statement_timeout={int(self._statement_timeout * 1000)}",
+                    )
         except psycopg.Error as exc:
             raise UnreachableError(_NAME, self._one_line(exc)) from exc
-        return conn
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def open(
+        self,
+        database: str | None = None,
+        *,
+        statement_timeout: float | None = None,
+        application_name: str | None = None,
+    ) -> Database:
+        """A new :class:`Database` on the same server with the same credentials: the same
+        database (a second connection) or ``database``; close it when done."""
+        params = self._params()
+        if database is not None:
+            params["dbname"] = database
+        return Database(
+            SecretStr(conninfo.make_conninfo("", **params)),
+            connect_timeout=self._connect_timeout,
+            statement_timeout=(
+                self._statement_timeout if statement_timeout is None else statement_timeout
+            ),
+            application_name=application_name or self._application_name,
+        )
 
     def probe(self) -> str:
         """Connect and return the server version, or raise UnreachableError."""
@@ -98,23 +166,94 @@ class Database:
         with self._translate():
             return self.connection().execute(query, params).rowcount
 
+    def execute_many(
+        self, query: Query, params_seq: Iterable[Sequence[Any] | dict[str, Any]]
+    ) -> None:
+        """Run a statement once per parameter set (in a pipeline)."""
+        with self._translate(), self.connection().cursor() as cur:
+            cur.executemany(query, params_seq)
+
+    def execute_script(self, text: str) -> None:
+        """Run several statements (a migration file) in one round trip."""
+        with self._translate():
+            self.connection().execute(text.encode())
+
+    def copy_rows(self, statement: Query, rows: Iterable[Sequence[Any]]) -> None:
+        """``COPY ... FROM STDIN``: stream ``rows`` into the table ``statement`` names."""
+        with self._translate(), self.connection().cursor() as cur, cur.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Row]]:
-        """A transaction on the shared connection; rolled back if the block raises."""
+    def transaction(self) -> Iterator[None]:
+        """A transaction: every call on this Database inside the block is part of it (they
+        share one connection); committed at the end, rolled back if the block raises.
+        Blocks nest (as savepoints)."""
         conn = self.connection()
         with self._translate(), conn.transaction():
-            yield conn
+            yield
+
+    def spawn_client(
+        self, tool: Path, args: Sequence[str], *, text: bool = False
+    ) -> subprocess.Popen[Any]:
+        """Start a libpq tool (``pg_dump``, ``pg_restore``, ``psql``) connected to this database.
+
+        The connection string goes to ``--dbname`` without the password, which travels in
+        ``PGPASSWORD`` (never argv, where ``ps`` shows it). stdin and stdout are closed, stderr
+        is a pipe; Linux kills the tool when this process dies.
+        """
+        params = self._params()
+        password = params.pop("password", None)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LC_ALL": "C",
+            "PGCONNECT_TIMEOUT": str(params.pop("connect_timeout", None) or 10),
+        }
+        if password is not None:
+            env["PGPASSWORD"] = str(password)
+        dbname = conninfo.make_conninfo("", **{k: str(v) for k, v in params.items()})
+        try:
+            return subprocess.Popen(
+                [str(tool), "--dbname", dbname, *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=text,
+                errors="replace" if text else None,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - a prctl only, no locks taken
+            )
+        except OSError as exc:
+            raise ConfigError(f"{tool} cannot be run: {exc.strerror or exc}") from exc
+
+    def tool_failure(self, tool: str, stderr: str) -> DependencyError:
+        """One line from a failed tool's stderr, secrets masked."""
+        lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
+        errors = [ln for ln in lines if "error" in ln.lower()] or lines
+        detail = errors[-1] if errors else "failed without a message"
+        detail = re.sub(rf"^{re.escape(tool)}:\s*(error:\s*)?", "", detail)
+        return DependencyError(tool, self.redact(detail))
+
+    def redact(self, text: str) -> str:
+        """``text`` with this database's password (and any other credentials) masked."""
+        return redact(text, self._dsn.get_secret_value())
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _params(self) -> dict[str, Any]:
+        try:
+            return conninfo.conninfo_to_dict(self._dsn.get_secret_value())
+        except psycopg.ProgrammingError as exc:
+            raise ConfigError("database_dsn is not a valid connection string") from exc
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -122,7 +261,7 @@ class Database:
             yield
         except psycopg.errors.QueryCanceled as exc:
             raise DependencyError(
-                _NAME, f"query cancelled (statement timeout {self._statement_ms} ms)"
+                _NAME, f"query cancelled (statement timeout {self._statement_timeout:g} s)"
             ) from exc
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as exc:
             raise DataError(f"{_NAME}: {self._one_line(exc)}") from exc
@@ -132,5 +271,10 @@ class Database:
             raise DependencyError(_NAME, self._one_line(exc)) from exc
 
     def _one_line(self, exc: BaseException) -> str:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        return redact(text, self._dsn)
+        return self.redact(" ".join(str(exc).split()) or type(exc).__name__)
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGKILL it when its parent dies (no orphaned pg_dump)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)

@@ -7,7 +7,6 @@ import logging
 import os
 import secrets
 import shutil
-import subprocess
 import tarfile
 import time
 from collections.abc import Callable
@@ -15,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 from psycopg import sql
 
-from opslib.adapters import Database, Row
+from opslib.adapters import Database
 from opslib.backups._catalog import Catalog
 from opslib.backups._manifest import (
     CONFIG_FILE,
@@ -41,13 +39,7 @@ from opslib.backups._store import (
     leftovers,
     writer_lock,
 )
-from opslib.backups._tools import (
-    client_env,
-    die_with_parent,
-    find_tools,
-    server_major,
-    tool_failure,
-)
+from opslib.backups._tools import find_tools, server_major
 from opslib.config import BackupSettings
 from opslib.errors import ConfigError, DependencyError, OpsError
 
@@ -147,35 +139,25 @@ def _write(
     version: str,
     say: Progress,
 ) -> Manifest:
-    conn_str, env = client_env(db.dsn)
     dump = tmp / DUMP_FILE
     with (
-        Database(
-            db.dsn, statement_timeout=settings.dump_timeout, application_name="opslib-backup"
-        ) as snap_db,
-        snap_db.transaction() as conn,
+        db.open(statement_timeout=settings.dump_timeout, application_name="opslib-backup") as snap,
+        snap.transaction(),
     ):
         # One snapshot for pg_dump and for the figures the manifest promises about it.
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        row = conn.execute(
+        snap.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        row = snap.fetch_one(
             "SELECT pg_export_snapshot() AS snapshot, current_database() AS db, now() AS at"
-        ).fetchone()
-        assert row is not None
-        argv = [str(pg_dump), "--format=custom", f"--snapshot={row['snapshot']}"]
-        if kind == "emergency":
-            argv.append("--compress=1")
-        argv += ["--file", str(dump), "--dbname", conn_str]
-        say(f"dumping database {row['db']} into {tmp.parent}")
-        proc = subprocess.Popen(
-            argv,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - a prctl only, no locks taken
         )
+        assert row is not None
+        args = ["--format=custom", f"--snapshot={row['snapshot']}"]
+        if kind == "emergency":
+            args.append("--compress=1")
+        args += ["--file", str(dump)]
+        say(f"dumping database {row['db']} into {tmp.parent}")
+        proc = snap.spawn_client(pg_dump, args)
         try:
-            counts, newest = _figures(conn)
+            counts, newest = _figures(snap)
             _tar_config(tmp / CONFIG_FILE, settings.config_paths)
             _, err = proc.communicate(timeout=settings.dump_timeout)
         except BaseException:
@@ -183,7 +165,7 @@ def _write(
             proc.wait()
             raise
         if proc.returncode != 0:
-            error = tool_failure("pg_dump", err.decode(errors="replace"), db.dsn)
+            error = snap.tool_failure("pg_dump", err.decode(errors="replace"))
             if "No space left" in error.reason:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
             raise error
@@ -212,18 +194,18 @@ def _write(
     return manifest
 
 
-def _figures(conn: psycopg.Connection[Row]) -> tuple[dict[str, int], datetime | None]:
+def _figures(db: Database) -> tuple[dict[str, int], datetime | None]:
     counts: dict[str, int] = {}
     for table in PLATFORM_TABLES:
-        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS ok", (table,)).fetchone()
+        found = db.fetch_one("SELECT to_regclass(%s) IS NOT NULL AS ok", (table,))
         if found and found["ok"]:
-            row = conn.execute(
+            row = db.fetch_one(
                 sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-            ).fetchone()
+            )
             counts[table] = int(row["n"]) if row else 0
     newest = None
     if "price_history" in counts:
-        row = conn.execute("SELECT max(checked_at) AS newest FROM price_history").fetchone()
+        row = db.fetch_one("SELECT max(checked_at) AS newest FROM price_history")
         newest = row["newest"] if row else None
     return counts, newest
 

@@ -1,37 +1,30 @@
-"""The PostgreSQL client tools matching the server: found, version-checked, run without secrets."""
+"""The PostgreSQL client tools matching the server: found and version-checked.
+
+They are run through :meth:`opslib.adapters.Database.spawn_client`, which holds the secret.
+"""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import re
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
-from psycopg import conninfo
-
 from opslib.adapters import Database
 from opslib.config import BackupSettings
-from opslib.errors import ConfigError, DataError, DependencyError
-from opslib.redact import redact
+from opslib.errors import ConfigError, DataError
 
 __all__ = [
     "PgTools",
-    "client_env",
-    "die_with_parent",
     "find_tools",
     "list_archive",
     "server_major",
-    "tool_failure",
     "tools_for",
 ]
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)")
 _PG_ROOT = Path("/usr/lib/postgresql")
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -94,28 +87,6 @@ def _tool_major(path: Path) -> int | None:
     return int(match[1]) if match else None
 
 
-def client_env(dsn: str, dbname: str | None = None) -> tuple[str, dict[str, str]]:
-    """A conninfo without the password, and an environment carrying it in ``PGPASSWORD``.
-
-    The password never reaches a command line, where ``ps`` would show it.
-    """
-    try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError as exc:
-        raise ConfigError("database_dsn is not a valid connection string") from exc
-    password = params.pop("password", None)
-    if dbname is not None:
-        params["dbname"] = dbname
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LC_ALL": "C",
-        "PGCONNECT_TIMEOUT": str(params.pop("connect_timeout", None) or 10),
-    }
-    if password is not None:
-        env["PGPASSWORD"] = str(password)
-    return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()}), env
-
-
 def list_archive(tools: PgTools, path: Path) -> tuple[int, str | None]:
     """``pg_restore --list``: the number of archive entries, or an error line."""
     try:
@@ -133,18 +104,3 @@ def list_archive(tools: PgTools, path: Path) -> tuple[int, str | None]:
         lines = result.stderr.strip().splitlines() or ["no message"]
         return 0, f"{path.name}: pg_restore --list failed: {lines[-1]}"
     return sum(1 for ln in result.stdout.splitlines() if ln and not ln.startswith(";")), None
-
-
-def die_with_parent() -> None:
-    """In the child: ask Linux to SIGKILL it when its parent dies (no orphaned pg_dump)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def tool_failure(tool: str, stderr: str, dsn: str) -> DependencyError:
-    """One line from a failed tool's stderr, secrets masked."""
-    lines = [ln.strip() for ln in stderr.strip().splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "error" in ln.lower()] or lines
-    detail = errors[-1] if errors else "failed without a message"
-    detail = re.sub(rf"^{re.escape(tool)}:\s*(error:\s*)?", "", detail)
-    return DependencyError(tool, redact(detail, dsn))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
 import threading
 import time
 from collections import deque
@@ -12,23 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import LiteralString
 
-from psycopg import conninfo, sql
+from psycopg import sql
 
 from opslib.adapters import Database, Row
 from opslib.backups._catalog import BackupRecord, Catalog
 from opslib.backups._create import Progress
 from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
-from opslib.backups._tools import (
-    PgTools,
-    client_env,
-    die_with_parent,
-    find_tools,
-    list_archive,
-    server_major,
-)
+from opslib.backups._tools import PgTools, find_tools, list_archive, server_major
 from opslib.config import BackupSettings
 from opslib.errors import DataError, OpsError
-from opslib.redact import redact
 
 __all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
 
@@ -102,15 +93,11 @@ def verify_backup(
         db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
         try:
             say(f"restoring {record.name} into scratch database {scratch}")
-            problems = _restore(
-                tools, db.dsn, scratch, record, say, timeout=settings.restore_timeout
-            )
-            if not problems:
-                with Database(
-                    _dsn_for(db.dsn, scratch),
-                    statement_timeout=settings.dump_timeout,
-                    application_name="opslib-verify",
-                ) as restored:
+            with db.open(
+                scratch, statement_timeout=settings.dump_timeout, application_name="opslib-verify"
+            ) as restored:
+                problems = _restore(tools, restored, record, say, timeout=settings.restore_timeout)
+                if not problems:
                     counts, newest, problems = _compare(restored, manifest)
         finally:
             db.execute(
@@ -136,37 +123,17 @@ def _dump_checksum(record: BackupRecord, manifest: Manifest) -> list[str]:
     return []
 
 
-def _dsn_for(dsn: str, dbname: str) -> str:
-    params = conninfo.conninfo_to_dict(dsn)
-    params["dbname"] = dbname
-    return conninfo.make_conninfo("", **params)
-
-
 def _restore(
-    tools: PgTools, dsn: str, scratch: str, record: BackupRecord, say: Progress, *, timeout: float
+    tools: PgTools, scratch: Database, record: BackupRecord, say: Progress, *, timeout: float
 ) -> list[str]:
     dump = record.path / DUMP_FILE
     total, error = list_archive(tools, dump)
     if error:
         return [error]
-    conn_str, env = client_env(dsn, dbname=scratch)
-    proc = subprocess.Popen(
-        [
-            str(tools.pg_restore),
-            "--no-owner",
-            "--no-privileges",
-            "--exit-on-error",
-            "--verbose",
-            "--dbname",
-            conn_str,
-            str(dump),
-        ],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    proc = scratch.spawn_client(
+        tools.pg_restore,
+        ["--no-owner", "--no-privileges", "--exit-on-error", "--verbose", str(dump)],
         text=True,
-        preexec_fn=die_with_parent,  # noqa: PLW1509 - a prctl only, no locks taken
     )
     tail: deque[str] = deque(maxlen=20)
     done = 0
@@ -202,7 +169,7 @@ def _restore(
         return [f"pg_restore did not finish within {timeout:g} s (backups.restore_timeout)"]
     if proc.returncode != 0:
         errors = [ln for ln in tail if "error" in ln.lower()] or list(tail)
-        return [f"pg_restore failed: {redact(errors[-1] if errors else 'no message', dsn)}"]
+        return [f"pg_restore failed: {scratch.redact(errors[-1] if errors else 'no message')}"]
     return []
 
 

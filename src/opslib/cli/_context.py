@@ -12,6 +12,7 @@ from opslib.adapters import Database
 from opslib.audit import AuditLog
 from opslib.cli._output import Output
 from opslib.config import Settings, load_settings
+from opslib.connect import open_database
 
 __all__ = ["AppContext", "pass_app"]
 
@@ -29,12 +30,7 @@ class AppContext:
 
     @cached_property
     def database(self) -> Database:
-        timeouts = self.settings.timeouts
-        return Database(
-            self.settings.dsn(),
-            connect_timeout=timeouts.connect,
-            statement_timeout=timeouts.statement,
-        )
+        return open_database(self.settings)
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -204,16 +204,16 @@ def _stale(host: FaultHost, target: str | None) -> str:
 
     _update(host, change)
     time.sleep(_WRITE_SETTLE)
-    with host.database() as db, db.transaction() as conn:
-        row = conn.execute(
+    with host.database() as db, db.transaction():
+        row = db.fetch_one(
             "SELECT date_trunc('hour', now()) - make_interval(hours => %s) AS cutoff",
             (STALE_HOURS,),
-        ).fetchone()
+        )
         assert row is not None
         cutoff: datetime = row["cutoff"]
-        conn.execute("DELETE FROM price_history WHERE checked_at >= %s", (cutoff,))
-        conn.execute("DELETE FROM scrape_logs WHERE started_at >= %s", (cutoff,))
-        conn.execute(
+        db.execute("DELETE FROM price_history WHERE checked_at >= %s", (cutoff,))
+        db.execute("DELETE FROM scrape_logs WHERE started_at >= %s", (cutoff,))
+        db.execute(
             "UPDATE monitored_urls SET last_checked_at = %s - random() * interval '5 minutes'"
             " WHERE last_checked_at >= %s",
             (cutoff, cutoff),

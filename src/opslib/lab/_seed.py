@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import psycopg
 from psycopg import sql
 
-from opslib.adapters import Database, Row
+from opslib.adapters import Database
 from opslib.lab._catalog import DRIFT, catalog, domain_profile, proxy_latency_ms
 from opslib.lab._settings import LabSettings
 
@@ -109,54 +108,52 @@ def seed(db: Database, settings: LabSettings, now: datetime) -> None:
     hour = now.replace(minute=0, second=0, microsecond=0)
     start = hour - timedelta(days=settings.history_days)
     products = catalog(settings)
-    with db.transaction() as conn:
-        with conn.cursor().copy(
+    spreads = [(i * 0.618034) % 1 for i in range(len(products))]
+    with db.transaction():
+        db.copy_rows(
             "COPY monitored_urls (id, domain, url, product_name, priority, check_interval,"
-            " currency, next_check_at, last_checked_at, created_at) FROM STDIN"
-        ) as copy:
-            for i, p in enumerate(products):
-                spread = (i * 0.618034) % 1
-                copy.write_row(
-                    (
-                        p.n, p.domain, p.url(settings.shop_port), p.name, p.priority,
-                        timedelta(seconds=p.check_interval_s), p.currency,
-                        now + timedelta(seconds=p.check_interval_s * spread),
-                        hour - timedelta(seconds=300 * spread),
-                        start - timedelta(days=1),
-                    )
-                )  # fmt: skip
-        conn.execute(
+            " currency, next_check_at, last_checked_at, created_at) FROM STDIN",
+            (
+                (
+                    p.n, p.domain, p.url(settings.shop_port), p.name, p.priority,
+                    timedelta(seconds=p.check_interval_s), p.currency,
+                    now + timedelta(seconds=p.check_interval_s * spread),
+                    hour - timedelta(seconds=300 * spread),
+                    start - timedelta(days=1),
+                )
+                for p, spread in zip(products, spreads, strict=True)
+            ),
+        )  # fmt: skip
+        db.execute(
             "SELECT setval(pg_get_serial_sequence('monitored_urls', 'id'), %s)", (len(products),)
         )
         if start < hour:
-            _history(conn, settings, start, hour)
+            _history(db, settings, start, hour)
     for table in ("monitored_urls", "price_history", "scrape_logs"):
         db.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def refill_history(db: Database, settings: LabSettings, start: datetime, end: datetime) -> None:
     """Generate history for ``[start, end)`` (after rows there were deleted)."""
-    with db.transaction() as conn:
-        _history(conn, settings, start, end)
+    with db.transaction():
+        _history(db, settings, start, end)
 
 
-def _history(
-    conn: psycopg.Connection[Row], settings: LabSettings, start: datetime, end: datetime
-) -> None:
+def _history(db: Database, settings: LabSettings, start: datetime, end: datetime) -> None:
     products = catalog(settings)
     domain_latency = {d: domain_profile(i)[0] for i, d in enumerate(settings.domain_names)}
-    conn.execute(_CATALOG_TABLE)
-    with conn.cursor().copy(
+    db.execute(_CATALOG_TABLE)
+    db.copy_rows(
         "COPY lab_catalog (url_id, domain, currency, base_price, period_days, phase, variant,"
-        " out_of_stock, latency_ms) FROM STDIN"
-    ) as copy:
-        for p in products:
-            copy.write_row(
-                (p.n, p.domain, p.currency, p.base_price, p.period_days, p.phase, p.variant,
-                 p.out_of_stock, domain_latency[p.domain])
-            )  # fmt: skip
+        " out_of_stock, latency_ms) FROM STDIN",
+        (
+            (p.n, p.domain, p.currency, p.base_price, p.period_days, p.phase, p.variant,
+             p.out_of_stock, domain_latency[p.domain])
+            for p in products
+        ),
+    )  # fmt: skip
     proxies = settings.proxies
-    conn.execute(
+    db.execute(
         _EVENTS,
         {
             "start": start,
@@ -171,7 +168,7 @@ def _history(
             "drift": DRIFT,
         },
     )
-    conn.execute(_LOGS)
-    conn.execute(_PRICES)
-    conn.execute("DROP TABLE lab_events")
-    conn.execute("DROP TABLE lab_catalog")
+    db.execute(_LOGS)
+    db.execute(_PRICES)
+    db.execute("DROP TABLE lab_events")
+    db.execute("DROP TABLE lab_catalog")

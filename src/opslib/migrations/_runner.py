@@ -98,13 +98,13 @@ def migrate(db: Database, sets: tuple[MigrationSet, ...] = ("opslib",)) -> list[
     done: list[Migration] = []
     db.execute(sql.SQL("SELECT pg_advisory_lock({})").format(sql.Literal(_LOCK_KEY)))
     try:
-        with db.transaction() as conn:
-            conn.execute(_BOOTSTRAP)
+        with db.transaction():
+            db.execute(_BOOTSTRAP)
         for migration_set in sets:
             for migration in pending(db, migration_set):
-                with db.transaction() as conn:
-                    conn.execute(migration.sql_text.encode())
-                    conn.execute(
+                with db.transaction():
+                    db.execute_script(migration.sql_text)
+                    db.execute(
                         "INSERT INTO opslib.schema_migrations"
                         " (migration_set, version, name, checksum) VALUES (%s, %s, %s, %s)",
                         (migration.set, migration.version, migration.name, migration.checksum),

@@ -373,9 +373,9 @@ class ProxyPool:
     def upsert(self, proxies: Iterable[Proxy], state: ProxyState = ProxyState.ACTIVE) -> int:
         """Add ``proxies`` (or refresh their details); return how many were new."""
         added = 0
-        with self._db.transaction() as conn:
+        with self._db.transaction():
             for proxy in proxies:
-                row = conn.execute(
+                row = self._db.fetch_one(
                     _UPSERT,
                     {
                         "url": proxy.url,
@@ -390,7 +390,7 @@ class ProxyPool:
                         "state": state.value,
                         "max_concurrency": self.settings.max_concurrency,
                     },
-                ).fetchone()
+                )
                 added += bool(row and row["inserted"])
         return added
 

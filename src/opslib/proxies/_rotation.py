@@ -80,9 +80,9 @@ def apply_rotation(pool: ProxyPool, settings: ProxySettings, ban_domains: int = 
     """Plan and apply under a lock, so concurrent rotations never both remove a country's last
     proxy: the second plans on what the first left."""
     db = pool.database
-    with db.transaction() as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-        now_row = conn.execute("SELECT now() AS now").fetchone()
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+        now_row = db.fetch_one("SELECT now() AS now")
         assert now_row is not None
         plan = plan_rotation(pool.proxies(), settings, now_row["now"], ban_domains)
         for url, why in plan.quarantine:

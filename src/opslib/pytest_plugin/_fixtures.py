@@ -58,26 +58,16 @@ def ops_settings(pytestconfig: pytest.Config) -> Settings:
             state.clean(f"opslib: {exc} ({count} problem{'s' * (count != 1)} listed above)"),
             returncode=exc.exit_code,
         )
-    if settings.database_dsn is not None:
-        state.secrets.append(settings.database_dsn.get_secret_value())
+    state.secrets.extend(settings.secrets())
     return settings
 
 
 @pytest.fixture(scope="session")
 def ops_db(ops_settings: Settings) -> Iterator[Database]:
     """The platform database, probed once; UNKNOWN for its checks when unreachable or unset."""
-    from opslib.adapters import Database
+    from opslib.connect import open_database
 
-    if ops_settings.database_dsn is None:
-        raise DependencyError(
-            "postgresql", "no database configured (set database_dsn or OPSLIB_DATABASE_DSN)"
-        )
-    timeouts = ops_settings.timeouts
-    with Database(
-        ops_settings.database_dsn.get_secret_value(),
-        connect_timeout=timeouts.connect,
-        statement_timeout=timeouts.statement,
-    ) as database:
+    with open_database(ops_settings) as database:
         database.probe()
         yield database
 
@@ -85,23 +75,19 @@ def ops_db(ops_settings: Settings) -> Iterator[Database]:
 @pytest.fixture(scope="session")
 def ops_prometheus(ops_settings: Settings) -> Iterator[Prometheus]:
     """The Prometheus server, probed once."""
-    from opslib.adapters import Prometheus
+    from opslib.connect import open_prometheus
 
-    url = ops_settings.prometheus_url
-    with Prometheus(url, timeout=ops_settings.timeouts.http) as prometheus:
-        _probe(prometheus.probe, url)
+    with open_prometheus(ops_settings) as prometheus:
+        _probe(prometheus.probe, ops_settings.prometheus_url)
         yield prometheus
 
 
 @pytest.fixture(scope="session")
 def ops_metrics(ops_settings: Settings) -> list[MetricsEndpoint]:
     """One endpoint per ``metrics_urls``, each probed once; any unreachable one fails them all."""
-    from opslib.adapters import MetricsEndpoint
+    from opslib.connect import open_metrics
 
-    endpoints = [
-        MetricsEndpoint(url, timeout=ops_settings.timeouts.http)
-        for url in ops_settings.metrics_urls
-    ]
+    endpoints = open_metrics(ops_settings)
     for endpoint, url in zip(endpoints, ops_settings.metrics_urls, strict=True):
         # MetricsEndpoint has no probe(): one scrape shows it answers with metrics.
         _probe(endpoint.scrape, url)
@@ -111,13 +97,9 @@ def ops_metrics(ops_settings: Settings) -> list[MetricsEndpoint]:
 @pytest.fixture(scope="session")
 def ops_platform(ops_settings: Settings) -> Iterator[Platform]:
     """The compose project on the Docker engine, probed once."""
-    from opslib.adapters import Platform
+    from opslib.connect import open_platform
 
-    with Platform(
-        ops_settings.compose_project,
-        docker_host=ops_settings.docker_host,
-        timeout=ops_settings.timeouts.docker,
-    ) as platform:
+    with open_platform(ops_settings) as platform:
         _probe(platform.probe, ops_settings.docker_host or "the default Docker engine")
         yield platform
 
