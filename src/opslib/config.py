@@ -6,6 +6,7 @@ Nothing is read at import time; call :func:`load_settings`.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from contextvars import ContextVar
@@ -35,6 +36,7 @@ __all__ = [
     "Timeouts",
     "config_path",
     "load_settings",
+    "toml_value",
 ]
 
 ENV_PREFIX = "OPSLIB_"
@@ -220,6 +222,14 @@ class Settings(BaseSettings):
         if domain is None or domain not in self.domains:
             return None
         return self.domains[domain].thresholds.get(name)
+
+
+def toml_value(value: object) -> str:
+    """``value`` as a TOML value, for writing a config file (a secret is written as such)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    # JSON strings, numbers and arrays of them are valid TOML values.
+    return json.dumps(value)
 
 
 def config_path(environ: dict[str, str] | None = None) -> Path | None:

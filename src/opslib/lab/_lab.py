@@ -18,11 +18,12 @@ from types import TracebackType
 from typing import Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from opslib.adapters import Database
 from opslib.audit import AuditLog
-from opslib.config import load_settings
+from opslib.config import load_settings, toml_value
+from opslib.connect import open_database
 from opslib.errors import LabError, OpsError
 from opslib.lab._backfill import backfill
 from opslib.lab._containers import (
@@ -130,11 +131,6 @@ def lab_thresholds(settings: LabSettings) -> dict[str, dict[str, float]]:
     }
 
 
-def _toml(value: object) -> str:
-    # JSON strings, numbers and arrays of them are valid TOML values.
-    return json.dumps(value)
-
-
 def _http_ok(url: str, proxy: str | None = None) -> bool:
     try:
         response = httpx.get(url, proxy=proxy, timeout=1.5, trust_env=False)
@@ -199,10 +195,10 @@ class Lab:
         """A connection to the lab's database (from the config file written by ``up``)."""
         if not self.paths.config.exists():
             raise LabError(f"the lab in {self.paths.root} is not up (no {self.paths.config.name})")
-        dsn = load_settings(self.paths.config).database_dsn
-        if dsn is None:
+        settings = load_settings(self.paths.config)
+        if settings.database_dsn is None:
             raise LabError(f"{self.paths.config} has no database_dsn")
-        return Database(dsn.get_secret_value(), application_name="opslib-lab")
+        return open_database(settings, application_name="opslib-lab")
 
     # lifecycle
 
@@ -423,11 +419,11 @@ class Lab:
     def _cluster(self, settings: LabSettings) -> PostgresCluster:
         return PostgresCluster(self.paths.postgres, settings.postgres_port)
 
-    def _ensure_database(self, settings: LabSettings, runtime: _Runtime) -> str:
+    def _ensure_database(self, settings: LabSettings, runtime: _Runtime) -> SecretStr:
         if runtime.external_db:
             if settings.database_dsn is None:
                 raise LabError("this lab uses an external database: pass its database_dsn")
-            dsn = settings.database_dsn.get_secret_value()
+            dsn = settings.database_dsn
         else:
             cluster = self._cluster(settings)
             if not cluster.initialised():
@@ -435,7 +431,7 @@ class Lab:
                 cluster.init()
             if not cluster.running():
                 cluster.start()
-            dsn = cluster.dsn
+            dsn = SecretStr(cluster.dsn)
         with Database(dsn, statement_timeout=120, application_name="opslib-lab") as db:
             migrate(db, ("opslib", "platform"))
             register_proxies(db, settings)
@@ -475,15 +471,15 @@ class Lab:
             time.sleep(0.05)
         raise LabError(f"PostgreSQL (PID {pid}) in {cluster.data_dir} does not stop")
 
-    def _write_config(self, settings: LabSettings, dsn: str, runtime: _Runtime) -> None:
+    def _write_config(self, settings: LabSettings, dsn: SecretStr, runtime: _Runtime) -> None:
         metrics = [f"http://127.0.0.1:{p}/metrics" for p in settings.metrics_ports]
         lines = [
             f"# Written by `opslib lab up` for the lab in {self.paths.root}.",
             "# It holds the database password: keep it private (mode 0600).",
-            f"database_dsn = {_toml(dsn)}",
-            f"prometheus_url = {_toml(f'http://127.0.0.1:{settings.prometheus_port}')}",
-            f"metrics_urls = {_toml(metrics)}",
-            f"compose_project = {_toml(settings.project)}",
+            f"database_dsn = {toml_value(dsn)}",
+            f"prometheus_url = {toml_value(f'http://127.0.0.1:{settings.prometheus_port}')}",
+            f"metrics_urls = {toml_value(metrics)}",
+            f"compose_project = {toml_value(settings.project)}",
             'scraper_service = "scraper"',
             'expected_services = ["scraper"]',
             "# The lab runs time-compressed (a scrape per URL every ~30 s, not hourly), so the",
@@ -493,26 +489,26 @@ class Lab:
             "proxy_window_minutes = 10",
             "",
             "[proxies]",
-            f"judge_url = {_toml(f'http://127.0.0.1:{settings.shop_port}/judge')}",
-            f"test_timeout = {_toml(2.0)}",
-            f"test_deadline = {_toml(20.0)}",
+            f"judge_url = {toml_value(f'http://127.0.0.1:{settings.shop_port}/judge')}",
+            f"test_timeout = {toml_value(2.0)}",
+            f"test_deadline = {toml_value(20.0)}",
             "# fetched by `opslib proxies test --targets`: a shop that bans a proxy fails it",
             "target_urls = "
-            + _toml([f"http://{d}:{settings.shop_port}/" for d in settings.domain_names[:2]]),
-            f"health_sample = {_toml(3)}",
+            + toml_value([f"http://{d}:{settings.shop_port}/" for d in settings.domain_names[:2]]),
+            f"health_sample = {toml_value(3)}",
             "# time-compressed like the rest of the lab",
-            f"decay_seconds = {_toml(120.0)}",
-            f"backoff_base = {_toml(10.0)}",
-            f"backoff_max = {_toml(120.0)}",
-            f"lease_seconds = {_toml(30.0)}",
-            f"ban_window_hours = {_toml(1)}",
+            f"decay_seconds = {toml_value(120.0)}",
+            f"backoff_base = {toml_value(10.0)}",
+            f"backoff_max = {toml_value(120.0)}",
+            f"lease_seconds = {toml_value(30.0)}",
+            f"ban_window_hours = {toml_value(1)}",
             f"required_countries = {{{', '.join(f'{c} = 1' for _l, c, _p in settings.proxies)}}}",
         ]
         if runtime.mode == "local":
             lines.append("# workers run as local processes: no containers to find")
         for name, limits in sorted(lab_thresholds(settings).items()):
-            lines += ["", f"[thresholds.{_toml(name)}]"]
-            lines += [f"{key} = {_toml(value)}" for key, value in limits.items()]
+            lines += ["", f"[thresholds.{toml_value(name)}]"]
+            lines += [f"{key} = {toml_value(value)}" for key, value in limits.items()]
         fd = os.open(self.paths.config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             os.fchmod(fh.fileno(), 0o600)

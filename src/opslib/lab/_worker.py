@@ -33,7 +33,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from opslib.adapters import Database
-from opslib.config import ProxySettings, load_settings
+from opslib.config import Settings, load_settings
+from opslib.connect import open_database
 from opslib.errors import NoProxyAvailable, OpsError
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import ControlFile
@@ -149,15 +150,14 @@ class Worker:
         self,
         settings: LabSettings,
         index: int,
-        dsn: str,
+        ops: Settings,
         control: ControlFile,
-        proxy_settings: ProxySettings | None = None,
     ) -> None:
         self.settings = settings
-        self._proxy_settings = proxy_settings or ProxySettings()
+        self._ops = ops
+        self._proxy_settings = ops.proxies
         self.index = index
         self.name = settings.worker_name(index)
-        self._dsn = dsn
         self._control = control
         self.metrics = _Metrics(settings.domain_names)
         share = HEADROOM * settings.scrape_rate / settings.workers
@@ -205,8 +205,11 @@ class Worker:
                 )
             return client
 
+    def _database(self) -> Database:
+        return open_database(self._ops, statement_timeout=5, application_name=self.name)
+
     def _queue_loop(self, stop: threading.Event) -> None:
-        with Database(self._dsn, statement_timeout=5, application_name=self.name) as db:
+        with self._database() as db:
             while not stop.wait(1.0):
                 try:
                     row = db.fetch_one(_QUEUE)
@@ -216,7 +219,7 @@ class Worker:
                 self.metrics.queue.set(row["n"] if row else 0)
 
     def _fetch_loop(self, stop: threading.Event) -> None:
-        with Database(self._dsn, statement_timeout=5, application_name=self.name) as db:
+        with self._database() as db:
             while self._pacer.wait(stop):
                 try:
                     claimed = db.fetch_one(_CLAIM)
@@ -325,8 +328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
     paths = LabPaths(args.state_dir)
     settings = load_recorded(args.state_dir)
-    dsn = load_settings(paths.config).database_dsn
-    if dsn is None:
+    ops = load_settings(paths.config)
+    if ops.database_dsn is None:
         _log.error("no database_dsn in %s", paths.config)
         return 2
     stop = threading.Event()
@@ -335,9 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     worker = Worker(
         settings,
         args.index,
-        dsn.get_secret_value(),
+        ops,
         ControlFile(paths.control),
-        load_settings(paths.config).proxies,
     )
     worker.run(stop)
     _log.info("%s: stopped", worker.name)
