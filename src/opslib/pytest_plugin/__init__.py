@@ -5,7 +5,9 @@ Checks ask for session-scoped, lazily probed fixtures (``ops_settings``, ``ops_d
 ``@pytest.mark.sop("daily.health")`` and hand their :class:`~opslib.results.CheckResult` to
 ``ops_verdict``. The plugin turns verdicts into test outcomes (``--ops-fail-on``), adds SOP,
 severity, measured-vs-threshold and remediation columns and inline SVG charts to pytest-html,
-``sop``/``severity`` properties to JUnit XML, and writes a JSON summary (``--ops-summary``).
+``sop``/``severity`` properties to JUnit XML, and writes a JSON summary (``--ops-summary``) and
+Prometheus metrics, to a node_exporter textfile (``--ops-prometheus``) and to a Pushgateway
+(``--ops-pushgateway``).
 """
 
 from opslib.pytest_plugin._fixtures import (

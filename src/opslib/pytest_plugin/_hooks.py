@@ -6,6 +6,7 @@ Items that carry no ``sop`` marker and use none of the plugin's fixtures are lef
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from opslib.errors import OpsError
+from opslib.pytest_plugin._exposition import EXPOSITION_KEY, Exposition, Gateway, export
 from opslib.pytest_plugin._html import HtmlReport, extras_for
 from opslib.pytest_plugin._state import (
     RESULT_KEY,
@@ -72,6 +74,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="opslib config file (default: $OPSLIB_CONFIG, else ./opslib.toml).",
     )
+    group.addoption(
+        "--ops-prometheus",
+        dest="ops_prometheus",
+        metavar="FILE",
+        default=None,
+        help="write every check's severity and measurements as Prometheus metrics to FILE "
+        "(a *.prom file in node_exporter's textfile directory), atomically.",
+    )
+    group.addoption(
+        "--ops-pushgateway",
+        dest="ops_pushgateway",
+        metavar="URL",
+        default=None,
+        help="push the same metrics to the Pushgateway at URL (http[s]://[user:password@]host"
+        "[:port]), one group per suite: job=opslib, suite=<suite>.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -89,8 +107,27 @@ def pytest_configure(config: pytest.Config) -> None:
         summary_explicit=bool(explicit),
     )
     config.stash[STATE_KEY] = state
+    config.stash[EXPOSITION_KEY] = _exposition(config, state)
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlReport(state), _HTML_PLUGIN)
+
+
+def _exposition(config: pytest.Config, state: RunState) -> Exposition:
+    textfile = config.getoption("ops_prometheus")
+    path = _resolve(textfile) if textfile else None
+    if path is not None and path.suffix != ".prom":
+        raise pytest.UsageError(
+            f"--ops-prometheus {path}: node_exporter's textfile collector reads only *.prom files"
+        )
+    url = config.getoption("ops_pushgateway")
+    gateway = None
+    if url:
+        state.secrets.append(url)
+        try:
+            gateway = Gateway.parse(url)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--ops-pushgateway {exc}") from None
+    return Exposition(textfile=path, gateway=gateway)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -238,7 +275,12 @@ def pytest_report_teststatus(
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE_KEY, None)
-    if state is None or state.summary_path is None:
+    if state is None:
+        return
+    exposition = session.config.stash.get(EXPOSITION_KEY, None)
+    if exposition is not None and exposition.wanted and state.ops_items:
+        export(state, exposition, time.time())
+    if state.summary_path is None:
         return
     if not (state.summary_explicit or state.ops_items):
         return
@@ -271,16 +313,20 @@ def pytest_terminal_summary(
     )
     terminalreporter.write_line(state.count_line(), bold=True, **{colour: True})
     junit = getattr(config.option, "xmlpath", None)
+    exposition = config.stash.get(EXPOSITION_KEY, Exposition())
     paths = [
         ("HTML", _html_path(config)),
         ("JSON", state.summary_written),
         ("JUnit", _resolve(junit) if junit else None),
+        ("Prometheus", exposition.written),
     ]
     shown = ", ".join(f"{kind} {path}" for kind, path in paths if path is not None)
     if shown:
         terminalreporter.write_line(f"opslib reports: {shown}")
     if state.summary_error:
         terminalreporter.write_line(f"opslib: {state.summary_error}", red=True)
+    for note, bad in exposition.notes():
+        terminalreporter.write_line(note, red=bad)
 
 
 def _html_path(config: pytest.Config) -> Path | None:
