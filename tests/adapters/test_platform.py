@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import re
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -216,6 +219,30 @@ def test_closed_engine_port_is_unreachable() -> None:
         with pytest.raises(UnreachableError):
             platform.containers()
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize(
+    ("stale", "reason"),
+    [
+        (False, r"\[Errno 2\] No such file or directory"),
+        (True, r"\[Errno 111\] Connection refused"),
+    ],
+    ids=["missing", "nobody-listening"],
+)
+def test_dead_unix_socket_is_unreachable_and_leaves_no_socket_open(
+    tmp_path: Path, stale: bool, reason: str
+) -> None:
+    path = tmp_path / "docker.sock"
+    if stale:  # a socket file left by an engine that is gone
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as gone:
+            gone.bind(str(path))
+    host = f"unix://{path}"
+    platform = Platform("pricewatch", docker_host=host, timeout=2)
+    with platform, pytest.raises(UnreachableError) as raised:
+        platform.containers()
+    assert re.fullmatch(rf"docker: cannot reach {re.escape(host)}: {reason}", str(raised.value))
+    # A socket left unclosed warns when collected; filterwarnings = error fails this test then.
+    gc.collect()
 
 
 def test_silent_engine_is_unreachable_within_the_timeout(black_hole: int) -> None:

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,7 @@ from opslib.adapters._time import parse_timestamp, unix_seconds
 from opslib.errors import ConfigError, DataError, DependencyError, UnreachableError
 from opslib.redact import redact
 
-__all__ = ["ContainerInfo", "ContainerUsage", "LogLine", "Platform"]
+__all__ = ["ContainerInfo", "ContainerUsage", "LogLine", "Platform", "unix_socket_error"]
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -246,6 +247,9 @@ class Platform:
         if self._client is None:
             seconds = max(1, math.ceil(self._timeout))
             with self._translate():
+                refused = unix_socket_error(self._engine_address(), self._timeout)
+                if refused is not None:
+                    raise self._unreachable(refused)
                 if self._host is None:
                     self._client = docker.DockerClient.from_env(timeout=seconds)
                 else:
@@ -343,13 +347,33 @@ class Platform:
                 raise self._unreachable(cause) from exc
             raise DependencyError(_NAME, one_line(str(exc))) from exc
 
-    def _unreachable(self, exc: requests.exceptions.RequestException) -> UnreachableError:
+    def _unreachable(self, exc: requests.exceptions.RequestException | OSError) -> UnreachableError:
         where = redact(self._host or "the default engine socket")
-        if isinstance(exc, requests.exceptions.Timeout):
+        if isinstance(exc, requests.exceptions.Timeout | TimeoutError):
             return UnreachableError(_NAME, f"no answer from {where} within {self._timeout:g} s")
         found = _ERRNO.search(str(exc))
         reason = found[0].strip() if found else one_line(str(exc), limit=120)
         return UnreachableError(_NAME, f"cannot reach {where}: {reason}")
+
+
+def unix_socket_error(address: str | None, timeout: float) -> OSError | None:
+    """Why the engine's ``unix://`` socket does not answer (None when it does, or for other
+    addresses); ``address`` as ``DOCKER_HOST`` has it, None for the default socket.
+
+    docker-py leaves the socket of a failed unix connection to the garbage collector, an
+    unclosed-socket ResourceWarning (docker/docker-py#3356), so a dead socket is found here
+    first, with a socket that is closed either way.
+    """
+    url = str(parse_host(address))
+    if not url.startswith("http+unix://"):
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(url.removeprefix("http+unix://"))
+        except OSError as exc:
+            return exc
+    return None
 
 
 def _info(raw: Mapping[str, Any]) -> ContainerInfo:

@@ -14,8 +14,10 @@ from pathlib import Path
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.utils import kwargs_from_env
 
 import opslib
+from opslib.adapters._platform import unix_socket_error
 from opslib.errors import LabError
 from opslib.lab._image import ensure_image, python_mounts
 from opslib.lab._settings import LabSettings
@@ -31,6 +33,10 @@ _NS = 1_000_000_000
 def docker_client(timeout: float = 10) -> Iterator[docker.DockerClient]:
     """A client of the local engine, closed afterwards; LabError if none answers."""
     try:
+        # A dead unix socket is found first: docker-py would leave its socket unclosed.
+        refused = unix_socket_error(kwargs_from_env().get("base_url"), timeout)
+        if refused is not None:
+            raise LabError(f"docker: no engine reachable: {refused}")
         client = docker.from_env(timeout=int(timeout))
         client.ping()
     except docker.errors.DockerException as exc:
