@@ -130,3 +130,20 @@ def test_proxy_urls_are_checked_when_read(tmp_path: Path) -> None:
     by_field = {p.split(":")[0]: p for p in info.value.problems}
     assert "not a valid URL" in by_field["proxies.judge_url"]
     assert "not an http(s) URL: 'x'" in by_field["proxies.target_urls"]
+
+
+def test_a_moved_backup_limit_names_its_threshold(tmp_path: Path) -> None:
+    (tmp_path / "opslib.toml").write_text("[backups]\nrpo_hours = 12\n")
+    with pytest.raises(ConfigError) as raised:
+        load_settings(tmp_path / "opslib.toml")
+    (problem,) = raised.value.problems
+    assert "backups.rpo_hours is now the crit of threshold backups.newest_age" in problem
+    assert '[thresholds."backups.newest_age"] crit = 12' in problem
+
+
+def test_the_backup_age_limit_is_one_threshold(tmp_path: Path) -> None:
+    (tmp_path / "opslib.toml").write_text(
+        '[thresholds."backups.newest_age"]\nwarn = 6\ncrit = 12\n'
+    )
+    threshold = load_settings(tmp_path / "opslib.toml").threshold("backups.newest_age")
+    assert (threshold.warn, threshold.crit, threshold.unit) == (6, 12, "h")

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,7 +125,23 @@ class ProxySettings(_Model):
 
 
 class BackupSettings(_Model):
-    """Backups (issue 4): where they go, what they hold, how long they are kept."""
+    """Backups: where they go, what they hold, how long they are kept.
+
+    How old the newest (and newest verified) backup may be are thresholds, like every other
+    limit a check judges: ``backups.newest_age`` (the RPO) and ``backups.verified_age``.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_limits(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in _MOVED_BACKUP_LIMITS.items():
+                if old in data:
+                    raise ValueError(
+                        f"backups.{old} is now the crit of threshold {new}:"
+                        f' [thresholds."{new}"] crit = {data[old]}'
+                    )
+        return data
 
     backup_dir: Path = Path("/var/backups/opslib")
     config_paths: list[Path] = Field(default_factory=list)
@@ -126,11 +150,15 @@ class BackupSettings(_Model):
     keep_monthly: int = Field(6, ge=0, le=240)
     min_count: int = Field(3, ge=1, le=10000)
     emergency_exempt_hours: float = Field(72.0, ge=0)
-    rpo_hours: float = Field(26.0, gt=0)
-    verified_max_age_days: float = Field(35.0, gt=0)
     pg_bin_dir: Path | None = None
     dump_timeout: float = Field(6 * 3600.0, gt=0)
     restore_timeout: float = Field(6 * 3600.0, gt=0)
+
+
+_MOVED_BACKUP_LIMITS = {
+    "rpo_hours": "backups.newest_age",
+    "verified_max_age_days": "backups.verified_age",
+}
 
 
 class Settings(BaseSettings):

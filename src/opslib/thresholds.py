@@ -32,8 +32,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "quality.price_coverage": Threshold(warn=0.95, crit=0.85, bad="below"),
         "quality.avg_confidence": Threshold(warn=0.85, crit=0.7, bad="below"),
         "quality.domain_confidence": Threshold(warn=0.8, crit=0.6, bad="below"),
-        # monthly.backups (crit of the two ages defaults to backups.rpo_hours and
-        # backups.verified_max_age_days when the config does not override it)
+        # monthly.backups: newest_age's crit is the recovery point objective
         "backups.newest_age": Threshold(warn=24, crit=26, unit="h"),
         "backups.verified_age": Threshold(warn=28, crit=35, unit="days"),
         "backups.integrity_failures": Threshold(crit=0, unit="backups"),

@@ -13,7 +13,7 @@ from opslib.backups._tools import tools_for
 from opslib.backups._verify import verify_backup
 from opslib.config import Settings
 from opslib.errors import OpsError
-from opslib.results import CheckResult, Measurement, Table, Threshold
+from opslib.results import CheckResult, Measurement, Table
 
 __all__ = [
     "backup_integrity",
@@ -24,16 +24,6 @@ __all__ = [
 ]
 
 _SOP = "monthly.backups"
-
-
-def _limit(settings: Settings, name: str, crit: float) -> Threshold:
-    """The threshold ``name``; its crit is the backups setting unless the config overrides it."""
-    base = settings.threshold(name)
-    spec = settings.thresholds.get(name)
-    if spec is not None and spec.crit is not None:
-        return base
-    warn = base.warn if base.warn is not None and base.warn < crit else None
-    return Threshold(warn=warn, crit=crit, bad=base.bad, unit=base.unit)
 
 
 @dataclass(frozen=True)
@@ -72,10 +62,7 @@ def _age_check(db: Database, settings: Settings, now: datetime | None, age: _Age
         records = Catalog(db, settings.backups.backup_dir).complete_backups()
     except OpsError as exc:
         return CheckResult.unknown(_SOP, age.title, str(exc))
-    crit = (
-        settings.backups.verified_max_age_days if age.verified_only else settings.backups.rpo_hours
-    )
-    threshold = _limit(settings, age.threshold, crit)
+    threshold = settings.threshold(age.threshold)
     at = now or datetime.now(UTC)
     found = [r for r in records if r.verification == "ok" or not age.verified_only]
     newest = found[0] if found else None
@@ -88,12 +75,14 @@ def _age_check(db: Database, settings: Settings, now: datetime | None, age: _Age
 
 
 def backup_recency(db: Database, settings: Settings, now: datetime | None = None) -> CheckResult:
-    """The newest complete backup is younger than the recovery point objective (26 h)."""
+    """The newest complete backup is younger than the recovery point objective
+    (threshold ``backups.newest_age``, crit 26 h)."""
     return _age_check(db, settings, now, _NEWEST)
 
 
 def verified_recency(db: Database, settings: Settings, now: datetime | None = None) -> CheckResult:
-    """The newest backup proven by a restore is younger than the limit (35 days)."""
+    """The newest backup proven by a restore is younger than the limit
+    (threshold ``backups.verified_age``, crit 35 days)."""
     return _age_check(db, settings, now, _VERIFIED)
 
 
