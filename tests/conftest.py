@@ -13,16 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
-import docker.errors
 import pytest
 from psycopg import sql
 
 from opslib.adapters import Database
+from opslib.errors import LabError
 from opslib.lab import Lab
 from opslib.lab._postgres import PostgresCluster
+from opslib.lab._prometheus import find_prometheus
 from opslib.migrations import migrate
 from tests.dbkit import TestDatabase
-from tests.labkit import make_lab_settings, require_lab_infrastructure
+from tests.labkit import make_lab_settings, require_docker, require_lab_infrastructure
 from tests.support import free_port, require
 
 
@@ -80,23 +81,21 @@ def platform_db(fresh_db: TestDatabase) -> TestDatabase:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The local Docker engine."""
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        require(False, f"no Docker engine reachable: {exc}")
-        raise
+    require_docker()
+    client = docker.from_env(timeout=10)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
 def prometheus_bin() -> str:
-    """Path of the Prometheus server binary (Debian package ``prometheus``)."""
-    found = shutil.which("prometheus")
-    require(found is not None, "prometheus binary not installed (apt-get install prometheus)")
-    assert found is not None
-    return found
+    """Path of the Prometheus server binary (Debian package ``prometheus``), found as the lab
+    finds it (``$OPSLIB_LAB_PROMETHEUS``, PATH, /usr/bin)."""
+    try:
+        return find_prometheus()
+    except LabError as exc:
+        require(False, f"Prometheus not available: {exc}")
+        raise
 
 
 @pytest.fixture(scope="session")

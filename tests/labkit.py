@@ -8,12 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from opslib.errors import LabError
-from opslib.lab import PORT_SPAN, LabSettings
+from opslib.lab import PORT_SPAN, Lab, LabSettings
+from opslib.lab._containers import docker_client
 from opslib.lab._postgres import find_pg_bindir
 from opslib.lab._prometheus import find_prometheus
 from tests.support import free_port_range, require
 
-__all__ = ["make_lab_settings", "require_lab_infrastructure"]
+__all__ = [
+    "make_lab_settings",
+    "require_docker",
+    "require_docker_lab",
+    "require_lab_infrastructure",
+]
 
 
 def make_lab_settings(prefix: str = "pricewatch-labtest", **fields: Any) -> LabSettings:
@@ -26,7 +32,10 @@ def make_lab_settings(prefix: str = "pricewatch-labtest", **fields: Any) -> LabS
 
 
 def require_lab_infrastructure() -> None:
-    """Skip (or fail in CI) when the machine cannot run a lab."""
+    """Skip (or fail in CI) when the machine cannot run a lab: PostgreSQL server binaries and
+    Prometheus (``$OPSLIB_LAB_PROMETHEUS``, PATH, /usr/bin). Docker is optional: without an
+    engine the lab runs its workers as local processes."""
+    __tracebackhide__ = True
     for probe, what in (
         (find_pg_bindir, "PostgreSQL server binaries"),
         (find_prometheus, "Prometheus"),
@@ -35,3 +44,23 @@ def require_lab_infrastructure() -> None:
             probe()
         except LabError as exc:
             require(False, f"{what} not available: {exc}")
+
+
+def require_docker() -> None:
+    """Skip (or fail in CI) unless a Docker engine answers (``$DOCKER_HOST``, else the default
+    socket)."""
+    __tracebackhide__ = True
+    try:
+        with docker_client(timeout=5):
+            pass
+    except LabError as exc:
+        require(False, f"Docker engine not available: {exc}")
+
+
+def require_docker_lab(lab: Lab) -> None:
+    """Skip (or fail in CI) unless ``lab`` runs its workers as containers of its compose project,
+    which is what the checks reading the platform (services, restarts, resources) look at."""
+    __tracebackhide__ = True
+    require_docker()
+    mode = lab.status().mode
+    require(mode == "docker", f"the lab runs its workers as {mode} processes, not containers")

@@ -22,6 +22,7 @@ from opslib.adapters import Database, Platform, Prometheus, scrape_all
 from opslib.config import Settings, load_settings
 from opslib.lab import Lab
 from opslib.results import CheckResult, Severity
+from tests.labkit import require_docker_lab
 from tests.pytest_plugin.conftest import read_html
 from tests.support import poll_until
 
@@ -78,6 +79,7 @@ def wait_for(
 
 def test_daily_run_on_healthy_lab_is_all_green_with_reports(lab: Lab, tmp_path: Path) -> None:
     """`pytest checks/daily` exits 0, every check OK, reports written, no secret in them."""
+    require_docker_lab(lab)  # services, restarts and resources read the lab's containers
     lab.heal()
     html, junit = tmp_path / "daily.html", tmp_path / "daily.xml"
     env = {**os.environ, "OPSLIB_CONFIG": str(lab.config_file)}
@@ -132,10 +134,11 @@ class Fault:
     severity: Severity
     mention: str
     target: bool = False
+    containers: bool = False  # its check reads the lab's containers from the Docker engine
 
 
 FAULTS = [
-    Fault("scraper-stopped", "services", Severity.CRITICAL, "not_running"),
+    Fault("scraper-stopped", "services", Severity.CRITICAL, "not_running", containers=True),
     Fault("error-burst", "error_rate", Severity.CRITICAL, "error_ratio", target=True),
     Fault("low-confidence", "domain_confidence", Severity.CRITICAL, "confidence", target=True),
     Fault("missing-prices", "coverage", Severity.CRITICAL, "price_coverage"),
@@ -146,6 +149,8 @@ FAULTS = [
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_fault_turns_its_check_red(lab: Lab, stack: Stack, fault: Fault) -> None:
+    if fault.containers:
+        require_docker_lab(lab)
     check = CHECKS[fault.check]
     lab.heal()
     healthy = wait_for(check, stack, lambda r: r.severity is Severity.OK)

@@ -13,7 +13,7 @@ from opslib.config import load_settings
 from opslib.errors import LabError
 from opslib.lab import FAULTS, Lab, LabSettings, lab_thresholds
 from opslib.lab._containers import STATE_LABEL
-from tests.support import require
+from tests.labkit import require_docker_lab
 
 
 def test_status_shows_every_component_running(lab: Lab) -> None:
@@ -55,12 +55,8 @@ def test_up_with_other_settings_is_refused(lab: Lab) -> None:
 
 
 def test_workers_run_as_compose_containers_when_docker_answers(lab: Lab) -> None:
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-    except docker.errors.DockerException:
-        require(False, "no Docker engine reachable")
-        return
+    require_docker_lab(lab)
+    client = docker.from_env(timeout=10)
     try:
         container = client.containers.get(lab.settings.worker_name(1))
         labels = container.labels

@@ -12,14 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-
+from opslib.errors import LabError
 from opslib.lab import Lab, LabSettings, LabStatus
-from opslib.lab._containers import STATE_LABEL
+from opslib.lab._containers import STATE_LABEL, docker_client
 from opslib.lab._procs import process_alive
-from tests.labkit import make_lab_settings, require_lab_infrastructure
-from tests.support import require
+from tests.labkit import make_lab_settings, require_docker, require_lab_infrastructure
 
 SMALL: dict[str, Any] = {"urls": 40, "domains": 4, "history_days": 1}
 
@@ -42,14 +39,11 @@ def _our_pids(root: Path) -> list[int]:
 
 def _containers(root: Path) -> list[str]:
     try:
-        client = docker.from_env(timeout=10)
-    except docker.errors.DockerException:
+        with docker_client() as client:
+            found = client.containers.list(all=True, filters={"label": f"{STATE_LABEL}={root}"})
+    except LabError:  # no engine: no containers
         return []
-    try:
-        found = client.containers.list(all=True, filters={"label": f"{STATE_LABEL}={root}"})
-        return [str(c.name) for c in found]
-    finally:
-        client.close()
+    return [str(c.name) for c in found]
 
 
 def _assert_nothing_left(root: Path, pids: list[int]) -> None:
@@ -94,12 +88,7 @@ def test_down_cleans_up_after_a_crashed_up() -> None:
 
 def test_concurrent_ups_then_down_leave_nothing() -> None:
     require_lab_infrastructure()
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-        client.close()
-    except docker.errors.DockerException as exc:
-        require(False, f"no Docker engine reachable: {exc}")
+    require_docker()
     settings = make_lab_settings(use_docker=True, **SMALL)
     lab = Lab(settings)
     statuses: list[LabStatus] = []
