@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import docker
 import pytest
+from docker.utils import kwargs_from_env
 
 from opslib.adapters import ContainerInfo, Platform
 from opslib.errors import DependencyError, UnreachableError
 from opslib.lab._image import IMAGE
 from tests.adapters.conftest import Containers, ScriptedHTTP
+from tests.late_listener import late_listener
 from tests.support import free_port, wait_until
 
 MIB = 1024 * 1024
@@ -261,3 +264,31 @@ def test_an_engine_answering_errors_is_a_dependency_error(scripted_http: Scripte
         platform.probe()
     assert not isinstance(caught.value, UnreachableError)
     assert str(caught.value).startswith("docker: ")
+
+
+def test_engine_calls_retry_while_the_engine_refuses(
+    docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    sock = str(tmp_path / "engine.sock")
+    address = kwargs_from_env().get("base_url") or "unix:///var/run/docker.sock"
+    if not address.startswith("unix://"):
+        pytest.skip(f"the engine is not on a unix socket here ({address})")
+    engine = (socket.AF_UNIX, address.removeprefix("unix://"))
+    with (
+        late_listener((socket.AF_UNIX, sock), engine, after=0.8) as listening,
+        Platform("opslib-retry", docker_host=f"unix://{sock}", timeout=5) as platform,
+    ):
+        assert platform.probe()
+        assert listening.is_set()
+
+
+def test_an_engine_refusing_past_the_timeout_is_unreachable(tmp_path: Path) -> None:
+    sock = str(tmp_path / "engine.sock")
+    with (
+        late_listener((socket.AF_UNIX, sock), (socket.AF_UNIX, sock), after=30),
+        Platform("opslib-retry", docker_host=f"unix://{sock}", timeout=1) as platform,
+    ):
+        started = time.monotonic()
+        with pytest.raises(UnreachableError, match="refused"):
+            platform.probe()
+        assert 0.9 < time.monotonic() - started < 4

@@ -28,6 +28,14 @@ except ModuleNotFoundError as exc:  # the lean install: Platform() says what to 
 else:
     _MISSING = None
 
+from tenacity import (
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
+
 from opslib.adapters import _cgroup
 from opslib.adapters._http import one_line
 from opslib.adapters._time import parse_timestamp, unix_seconds
@@ -115,16 +123,16 @@ class Platform:
 
     def probe(self) -> str:
         """The engine's version, or UnreachableError."""
-        with self._translate():
-            return str(self._docker().version()["Version"])
+        return self._api(lambda: str(self._docker().version()["Version"]))
 
     def containers(self, service: str | None = None) -> list[ContainerInfo]:
         """The project's containers (all states), sorted by service and number."""
         labels = [f"{PROJECT_LABEL}={self.project}"]
         if service is not None:
             labels.append(f"{SERVICE_LABEL}={service}")
-        with self._translate():
-            summaries = self._docker().api.containers(all=True, filters={"label": labels})
+        summaries = self._api(
+            lambda: self._docker().api.containers(all=True, filters={"label": labels})
+        )
         found = self._each([str(s["Id"]) for s in summaries], self._inspect)
         return sorted(found, key=lambda c: (c.service, c.number is None, c.number or 0, c.name))
 
@@ -245,15 +253,15 @@ class Platform:
 
     def _docker(self) -> docker.DockerClient:
         if self._client is None:
+            # Called inside _api (or _translate), which retries and translates what it raises.
             seconds = max(1, math.ceil(self._timeout))
-            with self._translate():
-                refused = unix_socket_error(self._engine_address(), self._timeout)
-                if refused is not None:
-                    raise self._unreachable(refused)
-                if self._host is None:
-                    self._client = docker.DockerClient.from_env(timeout=seconds)
-                else:
-                    self._client = docker.DockerClient(base_url=self._host, timeout=seconds)
+            refused = unix_socket_error(self._engine_address(), self._timeout)
+            if refused is not None:
+                raise refused
+            if self._host is None:
+                self._client = docker.DockerClient.from_env(timeout=seconds)
+            else:
+                self._client = docker.DockerClient(base_url=self._host, timeout=seconds)
         return self._client
 
     def _engine_address(self) -> str | None:
@@ -320,18 +328,36 @@ class Platform:
     def _each(self, items: Sequence[_T], call: Callable[[_T], _R]) -> list[_R]:
         """``call`` on each item concurrently, in order, dropping items whose container is gone."""
 
+        def found(item: _T) -> tuple[_R] | None:
+            try:
+                return (call(item),)
+            except docker.errors.NotFound:
+                return None
+
         def guarded(item: _T) -> tuple[_R] | None:
-            with self._translate():
-                try:
-                    return (call(item),)
-                except docker.errors.NotFound:
-                    return None
+            return self._api(lambda: found(item))
 
         if not items:
             return []
-        self._docker()  # connect once here, not racing in every worker
+        self._api(self._docker)  # connect once here, not racing in every worker
         with ThreadPoolExecutor(max_workers=min(len(items), _MAX_WORKERS)) as pool:
             return [result[0] for result in pool.map(guarded, items) if result is not None]
+
+    def _api(self, call: Callable[[], _R]) -> _R:
+        """``call`` against the engine, retried on transient failures (refused or reset while
+        the engine restarts, a 502/503/504 from a proxy in front of it) within the timeout; a
+        missing socket, a timeout or any other answer is not retried."""
+        retrying = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_delay(self._timeout) | stop_after_attempt(10),
+            wait=wait_exponential(multiplier=0.1, max=1.0),
+            reraise=True,
+        )
+        with self._translate():
+            for attempt in retrying:
+                with attempt:
+                    return call()
+        raise AssertionError("unreachable: tenacity re-raises the last error")
 
     @contextmanager
     def _translate(self) -> Iterator[None]:
@@ -346,6 +372,8 @@ class Platform:
             if isinstance(cause, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
                 raise self._unreachable(cause) from exc
             raise DependencyError(_NAME, one_line(str(exc))) from exc
+        except OSError as exc:  # the engine's unix socket, tried before docker-py connects
+            raise self._unreachable(exc) from exc
 
     def _unreachable(self, exc: requests.exceptions.RequestException | OSError) -> UnreachableError:
         where = redact(self._host or "the default engine socket")
@@ -354,6 +382,18 @@ class Platform:
         found = _ERRNO.search(str(exc))
         reason = found[0].strip() if found else one_line(str(exc), limit=120)
         return UnreachableError(_NAME, f"cannot reach {where}: {reason}")
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, docker.errors.APIError):
+        return exc.status_code in (502, 503, 504)
+    if isinstance(exc, ConnectionRefusedError | ConnectionResetError):
+        return True
+    if isinstance(exc, requests.exceptions.Timeout):
+        return False  # the whole timeout is spent already
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "No such file or directory" not in str(exc)
+    return False
 
 
 def unix_socket_error(address: str | None, timeout: float) -> OSError | None:
