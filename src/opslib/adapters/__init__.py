@@ -1,8 +1,10 @@
-"""Thin adapters over PostgreSQL, Prometheus, metrics endpoints and the Docker engine.
+"""Thin adapters over PostgreSQL, Prometheus, metrics endpoints, HTTP downloads and the Docker
+engine.
 
 Each translates its library's exceptions into :mod:`opslib.errors` and is bounded by timeouts.
 """
 
+from opslib.adapters._http import download
 from opslib.adapters._metrics import MetricSample, MetricsEndpoint, MetricsSnapshot, scrape_all
 from opslib.adapters._platform import ContainerInfo, ContainerUsage, LogLine, Platform
 from opslib.adapters._postgres import Database, Query, Row, RowSource
@@ -24,5 +26,6 @@ __all__ = [
     "RowSource",
     "Sample",
     "Target",
+    "download",
     "scrape_all",
 ]
