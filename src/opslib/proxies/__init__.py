@@ -7,38 +7,61 @@ from opslib.proxies._checks import (
     leaking_proxies,
     pool_latency,
 )
-from opslib.proxies._importer import ImportResult, LineProblem, parse_proxy_lines, read_lines
+from opslib.proxies._importer import (
+    ImportResult,
+    LineProblem,
+    list_source_name,
+    parse_proxy_lines,
+    read_lines,
+    read_proxy_list,
+)
 from opslib.proxies._model import SCHEMES, Proxy, ProxyState, parse_proxy_url
 from opslib.proxies._performance import ProxyStats, proxy_performance, proxy_stats
+from opslib.proxies._policy import ANY_COUNTRY, PolicyPlan, apply_policy, plan_policy
 from opslib.proxies._pool import DomainPolicy, Lease, Outcome, PoolProxy, ProxyPool
+from opslib.proxies._probing import ProbeRun, proxies_to_test, run_probes
 from opslib.proxies._rotation import RotationPlan, apply_rotation, plan_rotation
 from opslib.proxies._tester import ProbeResult, probe_proxies
+from opslib.proxies._update import ImportOutcome, ImportPlan, apply_import, plan_import
 
 __all__ = [
+    "ANY_COUNTRY",
     "SCHEMES",
     "DomainPolicy",
+    "ImportOutcome",
+    "ImportPlan",
     "ImportResult",
     "Lease",
     "LineProblem",
     "Outcome",
+    "PolicyPlan",
     "PoolProxy",
     "ProbeResult",
+    "ProbeRun",
     "Proxy",
     "ProxyPool",
     "ProxyState",
     "ProxyStats",
     "RotationPlan",
+    "apply_import",
+    "apply_policy",
     "apply_rotation",
     "ban_rate",
     "country_distribution",
     "healthy_proxies",
     "leaking_proxies",
+    "list_source_name",
     "parse_proxy_lines",
     "parse_proxy_url",
+    "plan_import",
+    "plan_policy",
     "plan_rotation",
     "pool_latency",
     "probe_proxies",
+    "proxies_to_test",
     "proxy_performance",
     "proxy_stats",
     "read_lines",
+    "read_proxy_list",
+    "run_probes",
 ]

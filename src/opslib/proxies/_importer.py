@@ -1,4 +1,5 @@
-"""Reading proxy lists in the shapes they come in: ``host:port``, URLs, CSV, JSON lines.
+"""Reading proxy lists in the shapes they come in: ``host:port``, URLs, CSV, JSON lines; from a
+file or an http(s) URL.
 
 A list is read line by line (a 100 MB file never sits in memory whole); every bad line is
 reported with its number and skipped, duplicates are merged (the later line fills in a missing
@@ -11,22 +12,40 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
-from opslib.errors import DataError
+from opslib.adapters import download
+from opslib.config import Timeouts
+from opslib.errors import ConfigError, DataError
 from opslib.proxies._model import Proxy, parse_proxy_url
+from opslib.redact import redact
 
-__all__ = ["ImportResult", "LineProblem", "parse_proxy_lines", "read_lines"]
+__all__ = [
+    "ImportResult",
+    "LineProblem",
+    "list_source_name",
+    "parse_proxy_lines",
+    "read_lines",
+    "read_proxy_list",
+]
 
 MAX_LINE = 4096
 MAX_PROBLEMS = 1000
+_CHUNK = 1 << 16
+_URL_PREFIXES = ("http://", "https://")
 
 
 @dataclass(frozen=True)
 class LineProblem:
-    """A line that was skipped, and why (never echoing a password)."""
+    """A line of ``source`` that was skipped, and why (never echoing a password)."""
 
     line: int
     problem: str
+    source: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.problem}"
 
 
 @dataclass
@@ -42,7 +61,7 @@ class ImportResult:
     def _problem(self, line: int, problem: str) -> None:
         self.bad_lines += 1
         if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append(LineProblem(line, problem))
+            self.problems.append(LineProblem(line, problem, self.source))
 
     def _add(self, proxy: Proxy) -> None:
         known = self.proxies.get(proxy.url)
@@ -157,3 +176,30 @@ def read_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
             buffer = b""
     if buffer and not skipping:
         yield buffer
+
+
+def list_source_name(source: str) -> str:
+    """The name a list's proxies are filed under: a file's name, or a URL's last path segment
+    (its host when it has no path); never the URL's credentials or query."""
+    if source.startswith(_URL_PREFIXES):
+        try:
+            parts = urlsplit(source)
+        except ValueError as exc:
+            raise ConfigError(f"bad URL {redact(source)}: {exc}") from None
+        return PurePosixPath(parts.path).name or parts.netloc.rpartition("@")[2]
+    return Path(source).name or source
+
+
+def read_proxy_list(source: str, timeouts: Timeouts | None = None) -> ImportResult:
+    """Read and parse one list: a file path, or an http(s) URL downloaded within ``timeouts``
+    (streamed and size-bounded; credentials in the URL never appear in a message)."""
+    name = list_source_name(source)
+    if source.startswith(_URL_PREFIXES):
+        limits = timeouts if timeouts is not None else Timeouts()
+        with download(source, connect_timeout=limits.connect, read_timeout=limits.http) as chunks:
+            return parse_proxy_lines(read_lines(chunks), name)
+    try:
+        with Path(source).open("rb") as fh:
+            return parse_proxy_lines(read_lines(iter(lambda: fh.read(_CHUNK), b"")), name)
+    except OSError as exc:
+        raise DataError(f"cannot read {source}: {exc.strerror}") from exc
