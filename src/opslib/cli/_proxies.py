@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 
 from opslib.cli._context import AppContext, pass_app
-from opslib.errors import ConfigError, DataError, UnreachableError
 from opslib.proxies import (
-    DomainPolicy,
-    ImportResult,
     ProbeResult,
+    ProbeRun,
     Proxy,
     ProxyPool,
     ProxyState,
+    apply_import,
+    apply_policy,
     apply_rotation,
     country_distribution,
-    parse_proxy_lines,
+    plan_import,
+    plan_policy,
     plan_rotation,
-    probe_proxies,
-    read_lines,
+    proxies_to_test,
+    read_proxy_list,
+    run_probes,
 )
-from opslib.redact import redact
 
 __all__ = ["proxies"]
-
-_CHUNK = 1 << 16
-_MAX_DOWNLOAD = 200 * 1024 * 1024
 
 
 def _pool(app: AppContext) -> ProxyPool:
@@ -88,36 +80,6 @@ def _public(p: Any) -> dict[str, Any]:
 # update
 
 
-@contextmanager
-def _open_source(source: str, timeout: float) -> Iterator[Iterator[bytes]]:
-    if source.startswith(("http://", "https://")):
-        try:
-            with (
-                httpx.Client(timeout=timeout, trust_env=False) as client,
-                client.stream("GET", source) as response,
-            ):
-                response.raise_for_status()
-                yield _capped(response.iter_bytes(_CHUNK), source)
-        except httpx.HTTPError as exc:
-            raise UnreachableError(redact(source), redact(str(exc))) from exc
-        return
-    path = Path(source)
-    try:
-        with path.open("rb") as fh:
-            yield iter(lambda: fh.read(_CHUNK), b"")
-    except OSError as exc:
-        raise DataError(f"cannot read {source}: {exc.strerror}") from exc
-
-
-def _capped(chunks: Iterator[bytes], source: str) -> Iterator[bytes]:
-    total = 0
-    for chunk in chunks:
-        total += len(chunk)
-        if total > _MAX_DOWNLOAD:
-            raise DataError(f"{redact(source)}: more than {_MAX_DOWNLOAD >> 20} MB")
-        yield chunk
-
-
 @proxies.command("update")
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--reserve", is_flag=True, help="New proxies join as reserves, not active.")
@@ -126,72 +88,44 @@ def _capped(chunks: Iterator[bytes], source: str) -> Iterator[bytes]:
 def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run: bool) -> None:
     """Import proxy lists (files or URLs): host:port, scheme://user:pass@host:port, CSV with a
     header, or JSON lines. Proxies of the same source that are no longer listed retire."""
-    results: list[ImportResult] = []
-    for source in sources:
-        with _open_source(source, app.settings.timeouts.http) as chunks:
-            results.append(parse_proxy_lines(read_lines(chunks), Path(source).name or source))
+    lists = [read_proxy_list(source, app.settings.timeouts) for source in sources]
+    state = ProxyState.RESERVE if reserve else ProxyState.ACTIVE
     pool = _pool(app)
-    known = {p.url: p for p in pool.proxies()}
-    listed: dict[str, Proxy] = {}
-    for result in results:
-        listed.update(result.proxies)
-    added = sorted(set(listed) - set(known))
-    unchanged = sorted(set(listed) & set(known))
-    names = {r.source for r in results}
-    removed = sorted(
-        url for url, p in known.items()
-        if p.source in names and url not in listed and p.state is not ProxyState.RETIRED
-    )  # fmt: skip
-    problems = [
-        {"source": r.source, "line": p.line, "problem": p.problem}
-        for r in results
-        for p in r.problems
-    ]
-    summary: dict[str, Any] = {
-        "dry_run": dry_run,
-        "added": len(added),
-        "removed": len(removed),
-        "unchanged": len(unchanged),
-        "duplicates_merged": sum(r.duplicates for r in results),
-        "bad_lines": sum(r.bad_lines for r in results),
-        "problems": problems,
-    }
-    if not dry_run:
-        with app.audit.action("proxies.update", {"sources": list(sources)}, dry_run=False) as out:
-            state = ProxyState.RESERVE if reserve else ProxyState.ACTIVE
-            with app.database.transaction():  # a killed update adds nothing or everything
-                pool.upsert(listed.values(), state)
-                pool.set_state(removed, ProxyState.RETIRED, "no longer listed by its source")
-            out.detail = f"added {len(added)}, removed {len(removed)}, unchanged {len(unchanged)}"
-    else:
+    plan = plan_import(pool, lists, state)
+    args = {"sources": list(sources)}
+    if dry_run:
         app.audit.record(
-            "proxies.update", {"sources": list(sources)}, dry_run=True, outcome="ok",
-            detail=f"would add {len(added)}, remove {len(removed)}",
+            "proxies.update", args, dry_run=True, outcome="ok",
+            detail=f"would add {len(plan.added)}, remove {len(plan.removed)}",
         )  # fmt: skip
-    for problem in problems:
-        app.output.info(f"{problem['source']}:{problem['line']}: {problem['problem']} (skipped)")
-    verb = "would add" if dry_run else "added"
+    else:
+        with app.audit.action("proxies.update", args, dry_run=False) as out:
+            done = apply_import(pool, plan)
+            out.detail = (
+                f"added {done.added}, removed {done.retired}, unchanged {len(plan.unchanged)}"
+            )
+    for problem in plan.problems:
+        app.output.info(f"{problem} (skipped)")
     app.output.data(
-        summary,
-        f"{verb} {len(added)}, removed {len(removed)}, unchanged {len(unchanged)}; "
-        f"{summary['duplicates_merged']} duplicate(s) merged, {summary['bad_lines']} bad line(s)",
+        {
+            "dry_run": dry_run,
+            "added": len(plan.added),
+            "removed": len(plan.removed),
+            "unchanged": len(plan.unchanged),
+            "duplicates_merged": plan.duplicates,
+            "bad_lines": plan.bad_lines,
+            "problems": [asdict(p) for p in plan.problems],
+        },
+        f"{'would add' if dry_run else 'added'} {len(plan.added)}, removed {len(plan.removed)}, "
+        f"unchanged {len(plan.unchanged)}; {plan.duplicates} duplicate(s) merged, "
+        f"{plan.bad_lines} bad line(s)",
     )
 
 
 # test and health
 
 
-def _judge(app: AppContext) -> str:
-    judge = app.settings.proxies.judge_url
-    if judge is None:
-        raise ConfigError(
-            "no judge URL", ("proxies.judge_url: not set (a URL that echoes the request as JSON)",)
-        )
-    return judge
-
-
-def _run_probes(app: AppContext, chosen: list[Proxy], targets: list[str]) -> list[ProbeResult]:
-    s = app.settings.proxies
+def _run_probes(app: AppContext, chosen: list[Proxy], targets: list[str]) -> ProbeRun:
     bar = click.progressbar(length=len(chosen), label="testing proxies", file=None)
     show = app.output.isatty()
 
@@ -199,28 +133,13 @@ def _run_probes(app: AppContext, chosen: list[Proxy], targets: list[str]) -> lis
         if show:
             bar.update(1)
 
-    results = asyncio.run(
-        probe_proxies(
-            chosen, _judge(app), timeout=s.test_timeout, deadline=s.test_deadline,
-            concurrency=s.test_concurrency, targets=targets, progress=progress,
-        )
-    )  # fmt: skip
+    run = run_probes(chosen, app.settings.proxies, targets=targets, progress=progress)
     if show:
         bar.render_finish()
-    return results
+    return run
 
 
-def _connectable(app: AppContext, states: list[ProxyState]) -> list[Proxy]:
-    rows = app.database.fetch_all(
-        "SELECT scheme, host, port, username, password, country FROM opslib.proxies"
-        " WHERE state = ANY(%s) ORDER BY url",
-        ([s.value for s in states],),
-    )
-    return [Proxy(**r) for r in rows]
-
-
-def _report_probes(app: AppContext, results: list[ProbeResult]) -> None:
-    bad = [r for r in results if not r.ok or r.leaks]
+def _report_probes(app: AppContext, run: ProbeRun) -> None:
     app.output.table(
         ("proxy", "status", "latency ms", "exit ip", "leaks", "error"),
         [
@@ -232,31 +151,29 @@ def _report_probes(app: AppContext, results: list[ProbeResult]) -> None:
                 {True: "yes", False: "no", None: "-"}[r.leaks],
                 r.error,
             )
-            for r in results
+            for r in run.results
         ],
         payload={
-            "tested": len(results),
-            "failing": len(bad),
-            "results": [asdict(r) for r in results],
+            "tested": len(run.results),
+            "failing": len(run.failing),
+            "results": [asdict(r) for r in run.results],
         },
     )
-    if bad:
-        app.output.info(f"{len(bad)} of {len(results)} proxies failing or leaking")
-        click.get_current_context().exit(2 if len(bad) == len(results) else 1)
+    if run.failing:
+        app.output.info(f"{len(run.failing)} of {len(run.results)} proxies failing or leaking")
+        click.get_current_context().exit(2 if run.all_failing else 1)
 
 
-def _record(app: AppContext, action: str, results: list[ProbeResult], *, dry_run: bool) -> None:
+def _record(app: AppContext, action: str, run: ProbeRun, *, dry_run: bool) -> None:
     """Store the results in the pool (it ends backoffs, so it is audited); a dry run only
     audits what it found."""
-    failing = sum(1 for r in results if not r.ok or r.leaks)
-    detail = f"{len(results)} tested, {failing} failing or leaking"
-    args = {"tested": len(results)}
+    args = {"tested": len(run.results)}
     if dry_run:
-        app.audit.record(action, args, dry_run=True, outcome="ok", detail=detail)
+        app.audit.record(action, args, dry_run=True, outcome="ok", detail=run.summary)
         return
     with app.audit.action(action, args, dry_run=False) as out:
-        _pool(app).record_probes(results)
-        out.detail = detail
+        _pool(app).record_probes(run.results)
+        out.detail = run.summary
 
 
 @proxies.command("test")
@@ -266,10 +183,10 @@ def _record(app: AppContext, action: str, results: list[ProbeResult], *, dry_run
 @pass_app
 def test_cmd(app: AppContext, targets: bool, dry_run: bool) -> None:
     """Test every active and reserve proxy against the judge URL, concurrently; record results."""
-    chosen = _connectable(app, [ProxyState.ACTIVE, ProxyState.RESERVE])
-    results = _run_probes(app, chosen, app.settings.proxies.target_urls if targets else [])
-    _record(app, "proxies.test", results, dry_run=dry_run)
-    _report_probes(app, results)
+    chosen = proxies_to_test(_pool(app), [ProxyState.ACTIVE, ProxyState.RESERVE])
+    run = _run_probes(app, chosen, app.settings.proxies.target_urls if targets else [])
+    _record(app, "proxies.test", run, dry_run=dry_run)
+    _report_probes(app, run)
 
 
 @proxies.command("health")
@@ -277,11 +194,12 @@ def test_cmd(app: AppContext, targets: bool, dry_run: bool) -> None:
 @pass_app
 def health_cmd(app: AppContext, dry_run: bool) -> None:
     """A quick test of a random sample of active proxies (the emergency check)."""
-    active = _connectable(app, [ProxyState.ACTIVE])
-    sample = random.sample(active, min(len(active), app.settings.proxies.health_sample))
-    results = _run_probes(app, sample, [])
-    _record(app, "proxies.health", results, dry_run=dry_run)
-    _report_probes(app, results)
+    sample = proxies_to_test(
+        _pool(app), [ProxyState.ACTIVE], sample=app.settings.proxies.health_sample
+    )
+    run = _run_probes(app, sample, [])
+    _record(app, "proxies.health", run, dry_run=dry_run)
+    _report_probes(app, run)
 
 
 @proxies.command("distribution")
@@ -360,30 +278,16 @@ def config_cmd(
 ) -> None:
     """Show or change the proxy policy of DOMAIN."""
     pool = _pool(app)
-    old = pool.policy(domain)
-    changes: dict[str, Any] = {}
-    if country is not None:
-        code = None if country == "-" else country.lower()
-        if code is not None and (len(code) != 2 or not code.isalpha()):
-            raise DataError(f"invalid country code {country!r}")
-        changes["country"] = code
-    if sticky is not None:
-        changes["sticky"] = sticky
-    if max_concurrency is not None:
-        changes["max_concurrency"] = max_concurrency
-    if ban_statuses:
-        changes["ban_statuses"] = ban_statuses
-    if ban_patterns:
-        changes["ban_patterns"] = ban_patterns
-    if ban_minutes is not None:
-        changes["ban_minutes"] = ban_minutes
-    new = DomainPolicy(**{**asdict(old), **changes})
-    if changes:
-        args = {"domain": domain, **dict(changes.items())}
+    plan = plan_policy(
+        pool, domain, country=country, sticky=sticky, max_concurrency=max_concurrency,
+        ban_statuses=ban_statuses, ban_patterns=ban_patterns, ban_minutes=ban_minutes,
+    )  # fmt: skip
+    if plan.changes:
+        args = {"domain": domain, **dict(plan.changes)}
         if dry_run:
             app.audit.record("proxies.config", args, dry_run=True, outcome="ok")
         else:
             with app.audit.action("proxies.config", args, dry_run=False) as out:
-                pool.set_policy(new)
+                apply_policy(pool, plan)
                 out.detail = f"policy of {domain} changed"
-    app.output.data({"dry_run": dry_run, "changed": sorted(changes), **asdict(new)})
+    app.output.data({"dry_run": dry_run, "changed": list(plan.changed), **asdict(plan.new)})
