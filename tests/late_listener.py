@@ -9,7 +9,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["late_listener"]
+__all__ = ["Address", "late_listener"]
+
+Address = tuple[str, int] | str
 
 
 def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -20,7 +22,7 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
         dst.shutdown(socket.SHUT_WR)
 
 
-def _serve(listener: socket.socket, connect: tuple[int, object], stop: threading.Event) -> None:
+def _serve(listener: socket.socket, connect: tuple[int, Address], stop: threading.Event) -> None:
     family, address = connect
     links: list[socket.socket] = []
     threads: list[threading.Thread] = []
@@ -48,7 +50,7 @@ def _serve(listener: socket.socket, connect: tuple[int, object], stop: threading
 
 @contextmanager
 def late_listener(
-    bind: tuple[int, object], upstream: tuple[int, object], after: float
+    bind: tuple[int, Address], upstream: tuple[int, Address], after: float
 ) -> Iterator[threading.Event]:
     """Bind ``bind`` (family, address) now but refuse connections for ``after`` seconds, then
     forward each to ``upstream``. Yields the event set once it listens."""

@@ -52,6 +52,7 @@ NO_DATABASE = (
     "postgresql: no database configured (set database_dsn in the config file or"
     " OPSLIB_DATABASE_DSN)"
 )
+"""The one message for "no database configured", wherever a database is needed."""
 _config_file: ContextVar[Path | None] = ContextVar("opslib_config_file", default=None)
 
 

@@ -51,3 +51,4 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
     }
 )
+"""Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

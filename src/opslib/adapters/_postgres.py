@@ -35,7 +35,9 @@ from opslib.redact import redact
 __all__ = ["Database", "Query", "Row", "RowSource"]
 
 Row = dict[str, Any]
+"""One result row: column name -> value."""
 Query = LiteralString | sql.SQL | sql.Composed
+"""A query opslib accepts: a literal string or a psycopg ``sql`` composition (never an f-string)."""
 _NAME = "postgresql"
 _PR_SET_PDEATHSIG = 1
 # Failures that a retry cannot cure: a wrong password or role, a missing database, no

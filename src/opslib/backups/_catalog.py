@@ -21,6 +21,7 @@ from opslib.backups._store import complete_names, leftovers, unknown_entries
 __all__ = ["BackupRecord", "Catalog", "Consistency", "Verification"]
 
 Verification = Literal["unverified", "ok", "failed"]
+"""What the newest restore drill of a backup found."""
 _COLUMNS = (
     "name, kind, state, backup_dir, started_at, created_at, database_name, server_version,"
     " dump_bytes, dump_sha256, config_bytes, config_sha256, manifest_sha256, row_counts,"

@@ -47,6 +47,7 @@ __all__ = ["CreatedBackup", "Progress", "create_backup", "plan_create"]
 
 _log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+"""Called with one line of progress at a time (a terminal shows it, a script may drop it)."""
 
 
 @dataclass(frozen=True)

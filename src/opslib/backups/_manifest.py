@@ -35,6 +35,7 @@ PLATFORM_TABLES = ("monitored_urls", "price_history", "scrape_logs")
 _CHUNK = 1 << 20
 
 BackupKind = Literal["regular", "emergency"]
+"""A regular backup, or an emergency one (fastest compression, exempt from pruning for a while)."""
 
 
 class FileEntry(BaseModel):

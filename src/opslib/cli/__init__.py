@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from opslib.cli._app import cli
-
-__all__ = ["cli", "main"]
+__all__ = ["main"]
 
 # Third-party packages of the extras, and the extra that brings each.
 _EXTRAS = {

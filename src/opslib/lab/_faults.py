@@ -31,6 +31,7 @@ FAULTS: tuple[str, ...] = (
     "proxy-banned",
     "proxy-leaking",
 )
+"""Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
 BACKLOG_SPEED = 0.05
 STALE_HOURS = 2

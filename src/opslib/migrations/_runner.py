@@ -21,6 +21,7 @@ from opslib.errors import DataError
 __all__ = ["Migration", "MigrationSet", "applied", "migrate", "pending"]
 
 MigrationSet = Literal["opslib", "platform"]
+"""The migration sets: opslib's own schema, and the platform tables (for labs and tests)."""
 _LOCK_KEY = 0x6F70736C6962  # "opslib"
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 

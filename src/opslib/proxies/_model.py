@@ -14,6 +14,7 @@ from opslib.errors import DataError
 __all__ = ["SCHEMES", "Proxy", "ProxyState", "parse_proxy_url"]
 
 SCHEMES = ("http", "https", "socks5")
+"""The proxy URL schemes the pool accepts."""
 _HOST = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 _COUNTRY = re.compile(r"^[a-z]{2}$")
 

@@ -12,6 +12,7 @@ from opslib.proxies._pool import DomainPolicy, ProxyPool
 __all__ = ["ANY_COUNTRY", "PolicyPlan", "apply_policy", "plan_policy"]
 
 ANY_COUNTRY = "-"
+"""The country value that clears a domain's country preference (``--country -``)."""
 
 
 @dataclass(frozen=True)

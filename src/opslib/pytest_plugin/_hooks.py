@@ -50,6 +50,7 @@ _FAIL_ON = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The ``opslib`` option group (``--ops-fail-on``, ``--ops-summary``, ``--ops-config``, ...)."""
     group = parser.getgroup("opslib", "opslib runbook checks")
     group.addoption(
         "--ops-fail-on",
@@ -93,6 +94,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``sop`` marker and the run's state; the HTML columns with pytest-html."""
     config.addinivalue_line(
         "markers", "sop(id): the runbook SOP this check implements, e.g. sop('daily.health')."
     )
@@ -131,12 +133,14 @@ def _exposition(config: pytest.Config, state: RunState) -> Exposition:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    """Unregister the HTML columns plugin."""
     plugin = config.pluginmanager.get_plugin(_HTML_PLUGIN)
     if plugin is not None:
         config.pluginmanager.unregister(plugin, _HTML_PLUGIN)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    """Check every ``sop`` marker and count the runbook checks per suite."""
     state = run_state(session.config)
     suites: dict[str, None] = {}
     for item in session.items:
@@ -160,6 +164,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Judge a check's phase report: its severity and message, secrets masked, report extras."""
     report = yield
     state = item.config.stash.get(STATE_KEY, None)
     if state is None or not is_ops_item(item):
@@ -257,6 +262,7 @@ def _mask_secrets(report: pytest.TestReport, state: RunState) -> None:
 def pytest_report_teststatus(
     report: pytest.TestReport, config: pytest.Config
 ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """Show a check's severity (and SOP) instead of passed or failed."""
     state = config.stash.get(STATE_KEY, None)
     record = state.records.get(report.nodeid) if state is not None else None
     if record is None or record.severity is None or hasattr(report, "wasxfail"):
@@ -274,6 +280,7 @@ def pytest_report_teststatus(
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the JSON summary and the Prometheus exports of the checks."""
     state = session.config.stash.get(STATE_KEY, None)
     if state is None:
         return
@@ -295,6 +302,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, config: pytest.Config
 ) -> None:
+    """The count line per severity and where the reports were written."""
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.ops_items:
         return

@@ -91,6 +91,7 @@ class RunState:
 
 STATE_KEY = pytest.StashKey[RunState]()
 RESULT_KEY = pytest.StashKey[CheckResult]()
+"""Where ``ops_verdict`` keeps a check's :class:`~opslib.results.CheckResult` on its item."""
 VERDICT_FAILED_KEY = pytest.StashKey[bool]()
 
 
