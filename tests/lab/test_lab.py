@@ -13,6 +13,7 @@ from opslib.config import load_settings
 from opslib.errors import LabError
 from opslib.lab import FAULTS, Lab, LabSettings, lab_thresholds
 from opslib.lab._containers import STATE_LABEL
+from opslib.lab._prometheus import find_node_exporter
 from tests.labkit import require_docker_lab
 
 
@@ -21,8 +22,10 @@ def test_status_shows_every_component_running(lab: Lab) -> None:
     assert status.running, status
     names = [c.name for c in status.components]
     settings = lab.settings
-    assert names[:4] == ["postgres", "shop", "proxies", "prometheus"]
-    assert names[4:] == [settings.worker_name(i) for i in range(1, settings.workers + 1)]
+    servers = ["postgres", "shop", "proxies", "prometheus"]
+    servers += ["node-exporter"] if find_node_exporter() is not None else []
+    workers = [settings.worker_name(i) for i in range(1, settings.workers + 1)]
+    assert names == [*servers, *workers]
     assert status.component("proxies").ports == settings.proxy_ports
     assert all(c.pid for c in status.components)
     assert status.config_file == lab.config_file

@@ -13,6 +13,7 @@ def test_defaults_follow_the_platform_contract(monkeypatch: pytest.MonkeyPatch) 
     settings = LabSettings()
     assert settings.metrics_ports == (8000, 8001)
     assert settings.prometheus_port == 9090
+    assert settings.exporter_port == 19100  # not 9100: the host's own node_exporter has it
     assert len(settings.proxy_ports) == 6
     assert settings.project == "pricewatch"
     assert settings.state_dir.name == "opslib-lab"
@@ -33,7 +34,7 @@ def test_for_tests_derives_every_port_from_the_base(tmp_path: Path) -> None:
     settings = LabSettings.for_tests(tmp_path, 40000, workers=5)
     ports = settings.all_ports()
     assert all(40000 <= p < 40000 + PORT_SPAN for p in ports)
-    assert len(set(ports)) == len(ports) == 3 + 5 + 6
+    assert len(set(ports)) == len(ports) == 4 + 5 + 6
     assert settings.project == "pricewatch-labtest"
     assert LabSettings.for_tests(tmp_path, 40000, project="mine").project == "mine"
 

@@ -39,7 +39,13 @@ from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._pool import register_proxies
 from opslib.lab._postgres import PostgresCluster
 from opslib.lab._procs import Supervisor, child_env, process_alive
-from opslib.lab._prometheus import find_promtool, prometheus_argv, scraped_workers
+from opslib.lab._prometheus import (
+    find_node_exporter,
+    find_promtool,
+    node_exporter_argv,
+    prometheus_argv,
+    scraped_workers,
+)
 from opslib.lab._seed import seed, seeded
 from opslib.lab._settings import LabSettings
 from opslib.migrations import migrate
@@ -131,6 +137,11 @@ def lab_thresholds(settings: LabSettings) -> dict[str, dict[str, float]]:
     }
 
 
+def _exporter() -> list[str]:
+    """The node_exporter's process name when it is installed (the lab then runs it)."""
+    return ["node-exporter"] if find_node_exporter() is not None else []
+
+
 def _http_ok(url: str, proxy: str | None = None) -> bool:
     try:
         response = httpx.get(url, proxy=proxy, timeout=1.5, trust_env=False)
@@ -182,6 +193,11 @@ class Lab:
         return self._recorded or self._requested
 
     @property
+    def textfile_dir(self) -> Path:
+        """Where the lab's node_exporter reads check results (``--ops-prometheus DIR/x.prom``)."""
+        return self.paths.root / "textfile"
+
+    @property
     def config_file(self) -> Path:
         """``<state_dir>/opslib.toml`` for :func:`opslib.config.load_settings` (mode 0600)."""
         return self.paths.config
@@ -218,6 +234,7 @@ class Lab:
             self.supervisor.start(
                 "proxies", [*py, "opslib.lab._proxy", "--state-dir", root], env=env
             )
+            self._start_exporter(settings, env)
             self._start_prometheus(settings, env)
             dsn = self._ensure_database(settings, runtime)
             self._write_config(settings, dsn, runtime)
@@ -441,6 +458,14 @@ class Lab:
                 _log.info("seeded in %.1f s", time.monotonic() - begin)
         return dsn
 
+    def _start_exporter(self, settings: LabSettings, env: dict[str, str]) -> None:
+        binary = find_node_exporter()
+        if binary is None:
+            _log.warning("prometheus-node-exporter not found: check results are not scraped")
+            return
+        argv = node_exporter_argv(binary, settings, self.textfile_dir)
+        self.supervisor.start("node-exporter", argv, env=env)
+
     def _start_prometheus(self, settings: LabSettings, env: dict[str, str]) -> None:
         if self.supervisor.pid("prometheus") is not None:
             return
@@ -557,6 +582,9 @@ class Lab:
         if prometheus:
             wanted = {f"127.0.0.1:{settings.metrics_ports[i - 1]}" for i in workers}
             checks["prometheus"] = lambda: wanted <= scraped_workers(settings)
+            exporter = f"http://127.0.0.1:{settings.exporter_port}/metrics"
+            for name in _exporter():
+                checks[name] = lambda: _http_ok(exporter)
         with contextlib.ExitStack() as stack:
             containers = None
             if runtime.mode == "docker":
@@ -587,7 +615,7 @@ class Lab:
     def _fail_fast(
         self, runtime: _Runtime, workers: list[int], containers: WorkerContainers | None
     ) -> None:
-        names = ["shop", "proxies", "prometheus"]
+        names = ["shop", "proxies", "prometheus", *_exporter()]
         if runtime.mode == "local":
             names += [f"scraper-{i}" for i in workers]
         dead = [name for name in names if self.supervisor.pid(name) is None]
@@ -625,6 +653,7 @@ class Lab:
             ("shop", (settings.shop_port,)),
             ("proxies", settings.proxy_ports),
             ("prometheus", (settings.prometheus_port,)),
+            *((name, (settings.exporter_port,)) for name in _exporter()),
         ):
             pid = self.supervisor.pid(name)
             components.append(

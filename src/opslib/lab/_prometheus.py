@@ -1,10 +1,17 @@
-"""The lab's Prometheus: the real server binary, storage in the state directory."""
+"""The lab's Prometheus: the real server binary, storage in the state directory.
+
+It loads opslib's alerting rules and, when ``prometheus-node-exporter`` is installed, scrapes
+a node_exporter whose only collector reads the check results in the lab's textfile directory
+(``pytest checks/daily --ops-prometheus <state_dir>/textfile/daily.prom``), as an operator's
+Prometheus does.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
 import httpx
@@ -15,7 +22,9 @@ from opslib.lab._settings import LabSettings
 __all__ = [
     "SCRAPE_INTERVAL",
     "find_prometheus",
+    "find_node_exporter",
     "find_promtool",
+    "node_exporter_argv",
     "prometheus_argv",
     "scraped_workers",
 ]
@@ -45,22 +54,47 @@ def find_promtool() -> str | None:
     return shutil.which("promtool") or (str(beside) if beside.exists() else None)
 
 
-def _config(settings: LabSettings) -> str:
+def find_node_exporter() -> str | None:
+    """Path of node_exporter (Debian's ``prometheus-node-exporter``), or None."""
+    return shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
+
+
+def node_exporter_argv(binary: str, settings: LabSettings, textfile_dir: Path) -> list[str]:
+    """A node_exporter with only its textfile collector, reading ``textfile_dir``."""
+    textfile_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        binary,
+        "--collector.disable-defaults",
+        "--collector.textfile",
+        f"--collector.textfile.directory={textfile_dir}",
+        f"--web.listen-address=127.0.0.1:{settings.exporter_port}",
+        "--log.level=warn",
+    ]
+
+
+def _config(settings: LabSettings, rules: Path) -> str:
     # JSON is valid YAML: no YAML library needed to write it.
     targets = [f"127.0.0.1:{port}" for port in settings.metrics_ports]
+    jobs: list[dict[str, object]] = [
+        {
+            "job_name": "scraper",
+            "scrape_timeout": "1500ms",
+            "static_configs": [
+                {"targets": [target], "labels": {"service": "scraper", "worker": str(i + 1)}}
+                for i, target in enumerate(targets)
+            ],
+        }
+    ]
+    if find_node_exporter() is not None:
+        jobs.append(
+            {"job_name": "node", "scrape_timeout": "1500ms",
+             "static_configs": [{"targets": [f"127.0.0.1:{settings.exporter_port}"]}]}
+        )  # fmt: skip
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL,
                    "external_labels": {"lab": settings.project}},
-        "scrape_configs": [
-            {
-                "job_name": "scraper",
-                "scrape_timeout": "1500ms",
-                "static_configs": [
-                    {"targets": [target], "labels": {"service": "scraper", "worker": str(i + 1)}}
-                    for i, target in enumerate(targets)
-                ],
-            }
-        ],
+        "rule_files": [str(rules)],
+        "scrape_configs": jobs,
     }  # fmt: skip
     return json.dumps(config, indent=2)
 
@@ -69,7 +103,10 @@ def prometheus_argv(settings: LabSettings, directory: Path) -> list[str]:
     """Write the configuration into ``directory``; return the server's command line."""
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "prometheus.yml"
-    config.write_text(_config(settings))
+    # A copy: the installed package may change under a running lab.
+    rules = directory / "alerts.yml"
+    rules.write_bytes(files("opslib").joinpath("alerts.yml").read_bytes())
+    config.write_text(_config(settings, rules))
     return [
         find_prometheus(),
         f"--config.file={config}",

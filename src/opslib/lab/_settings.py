@@ -36,14 +36,20 @@ COUNTRIES = (
 )
 
 # All below 32768, where Linux hands out ports to outgoing connections.
-_DEFAULT_PORTS = {"postgres_port": 15432, "shop_port": 18080, "prometheus_port": 9090}
+_DEFAULT_PORTS = {
+    "postgres_port": 15432,
+    "shop_port": 18080,
+    "prometheus_port": 9090,
+    "exporter_port": 19100,  # not node_exporter's 9100: the host may run its own
+}
 _DEFAULT_METRICS = 8000
 _DEFAULT_PROXIES = 13128
 # Offsets from port_base; the span covers up to 16 workers and 16 proxies.
-_OFFSETS = {"postgres_port": 0, "shop_port": 1, "prometheus_port": 2}
+_OFFSETS = {"postgres_port": 0, "shop_port": 1, "prometheus_port": 2, "exporter_port": 3}
 _METRICS_OFFSET = 10
 _PROXY_OFFSET = 30
 PORT_SPAN = 48
+"""How many consecutive ports from ``base_port`` one lab uses."""
 
 
 def _default_state_dir() -> Path:
@@ -71,6 +77,7 @@ class LabSettings(BaseModel):
     proxy_ports: tuple[int, ...] = ()
     metrics_ports: tuple[int, ...] = ()
     prometheus_port: int = Field(0, ge=1024, le=65535)
+    exporter_port: int = Field(0, ge=1024, le=65535, description="node_exporter (check results)")
     use_docker: bool | None = None
     database_dsn: SecretStr | None = Field(
         None, description="use this (throwaway) database instead of a private cluster"
@@ -128,6 +135,7 @@ class LabSettings(BaseModel):
             self.postgres_port,
             self.shop_port,
             self.prometheus_port,
+            self.exporter_port,
             *self.metrics_ports,
             *self.proxy_ports,
         )
