@@ -116,7 +116,7 @@ def suite_of(sop: str) -> str:
     return sop.split(".", 1)[0] or _NO_SOP_SUITE
 
 
-def judged_suites(state: RunState) -> list[str]:
+def _judged_suites(state: RunState) -> list[str]:
     """Suites with at least one judged check, in the order they ran."""
     found: dict[str, None] = {}
     for record in state.records.values():
@@ -178,7 +178,7 @@ def build_registry(state: RunState, suites: Iterable[str], finished: float) -> C
 
 def export(state: RunState, exposition: Exposition, finished: float) -> None:
     """Write the textfile and push each suite's group; record what happened on ``exposition``."""
-    suites = judged_suites(state)
+    suites = _judged_suites(state)
     if not suites:
         exposition.skipped = "no check was judged"
         return
