@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     compose_project: str = "pricewatch"
     scraper_service: str = "scraper"
     expected_services: list[str] = Field(default_factory=lambda: ["scraper"])
+    oneshot_services: list[str] = Field(
+        default_factory=list,
+        description="services whose containers run once and exit 0 (migrations, seeds)",
+    )
     timeouts: Timeouts = Field(default_factory=Timeouts)
     thresholds: dict[str, ThresholdSpec] = Field(default_factory=dict)
     domains: dict[str, DomainSettings] = Field(default_factory=dict)

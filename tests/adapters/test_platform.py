@@ -110,6 +110,10 @@ def test_containers_in_every_state_sorted_by_service_and_number(
     assert done.state == "exited"
     assert done.exit_code == 3
     assert done.health is None
+    assert (done.restart_policy, by_name[stack.names["flappy"]].restart_policy) == (
+        "no",
+        "on-failure",
+    )
 
 
 def test_health_states(platform: Platform, stack: Stack) -> None:

@@ -25,6 +25,7 @@ def container(
     exit_code: int | None = None,
     restart_count: int = 0,
     started_at: datetime | None = None,
+    restart_policy: str = "unless-stopped",
 ) -> ContainerInfo:
     """A container of the project; its id is ``id-<name>``; running ones started an hour ago."""
     if started_at is None and state == "running":
@@ -40,6 +41,7 @@ def container(
         started_at=started_at,
         exit_code=exit_code,
         image="pricewatch/scraper:test",
+        restart_policy=restart_policy,
     )
 
 

@@ -87,6 +87,51 @@ def test_restarting_container_is_critical_without_an_exit_code() -> None:
     )
 
 
+def test_a_one_shot_job_that_exited_0_is_done_not_down() -> None:
+    platform = FakePlatform(
+        [
+            container("pricewatch-scraper-1"),
+            container("pricewatch-migrate-1", "migrate", "exited", exit_code=0,
+                      restart_policy="no"),
+        ]
+    )  # fmt: skip
+    result = service_status(platform, Settings())
+    assert result.severity is Severity.OK
+    [table] = result.tables
+    assert table.rows[1][2:5] == ("exited (one-shot, done)", "0", "no")
+
+
+@pytest.mark.parametrize(
+    ("policy", "exit_code", "oneshot", "severity"),
+    [
+        ("on-failure", 0, [], Severity.OK),
+        ("always", 0, [], Severity.CRITICAL),  # a clean exit it will not stay in: down
+        ("always", 0, ["seed"], Severity.OK),  # listed as one-shot by the operator
+        ("no", 1, [], Severity.CRITICAL),  # the job failed
+        ("no", 1, ["seed"], Severity.CRITICAL),  # listed, but failed
+    ],
+)
+def test_one_shot_by_policy_or_setting_and_failures_stay_red(
+    policy: str, exit_code: int, oneshot: list[str], severity: Severity
+) -> None:
+    platform = FakePlatform(
+        [
+            container("pricewatch-scraper-1"),
+            container("pricewatch-seed-1", "seed", "exited", exit_code=exit_code,
+                      restart_policy=policy),
+        ]
+    )  # fmt: skip
+    assert service_status(platform, Settings(oneshot_services=oneshot)).severity is severity
+
+
+def test_an_expected_service_with_only_a_finished_container_is_still_down() -> None:
+    platform = FakePlatform(
+        [container("pricewatch-scraper-1", state="exited", exit_code=0, restart_policy="no")]
+    )
+    [problem] = service_status(platform, Settings()).problems
+    assert (problem.name, problem.subject, problem.value) == ("running_containers", "scraper", 0)
+
+
 def test_unhealthy_container_is_critical() -> None:
     platform = FakePlatform([container("pricewatch-scraper-1", health="unhealthy")])
     result = service_status(platform, Settings())
@@ -126,10 +171,13 @@ def test_container_table_shows_state_health_and_uptime() -> None:
         ]
     )
     [table] = service_status(platform, Settings()).tables
-    assert table.columns == ("container", "service", "state", "health", "restart count", "uptime")
+    assert table.columns == (
+        "container", "service", "state", "exit code", "restart policy", "health",
+        "restart count", "uptime",
+    )  # fmt: skip
     assert table.rows == (
-        ("pricewatch-scraper-1", "scraper", "running", "-", "4", "3d02h"),
-        ("pricewatch-scraper-2", "scraper", "exited", "unhealthy", "0", "-"),
+        ("pricewatch-scraper-1", "scraper", "running", "-", "unless-stopped", "-", "4", "3d02h"),
+        ("pricewatch-scraper-2", "scraper", "exited", "1", "unless-stopped", "unhealthy", "0", "-"),
     )
 
 
@@ -146,7 +194,7 @@ def test_uptime_is_shown_in_its_largest_units(age: timedelta, shown: str) -> Non
     # half a second of slack: the table reads the wall clock after the test starts the container
     started = datetime.now(UTC) - age
     [table] = service_status(FakePlatform([container("c", started_at=started)]), Settings()).tables
-    assert table.rows[0][5] == shown
+    assert table.rows[0][7] == shown
 
 
 def test_unreachable_engine_propagates_for_the_plugin_to_report_unknown() -> None:
@@ -221,7 +269,7 @@ def test_restart_table_adds_the_last_hour_column() -> None:
     )
     [table] = restart_trend(platform, Settings(), now=NOW).tables
     assert table.columns[-1] == "restarts last hour"
-    assert table.rows[0][4:] == ("7", "1h00m", "2")
+    assert table.rows[0][6:] == ("7", "1h00m", "2")
 
 
 def test_no_containers_is_unknown() -> None:

@@ -70,6 +70,7 @@ class ContainerInfo:
     started_at: datetime | None
     exit_code: int | None  # None while it has not exited (running, paused, created)
     image: str
+    restart_policy: str = "no"  # no, always, unless-stopped, on-failure (compose `restart:`)
 
     @property
     def running(self) -> bool:
@@ -435,6 +436,9 @@ def _info(raw: Mapping[str, Any]) -> ContainerInfo:
             if status in ("running", "paused", "created")
             else int(state["ExitCode"]),
             image=str(raw["Config"].get("Image") or raw.get("Image", "")),
+            restart_policy=str(
+                ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(

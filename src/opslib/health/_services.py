@@ -10,7 +10,7 @@ from opslib.adapters import ContainerInfo
 from opslib.config import Settings
 from opslib.results import CheckResult, Measurement, Table, Threshold
 
-__all__ = ["ContainerSource", "restart_trend", "service_status"]
+__all__ = ["ContainerSource", "finished_by_design", "restart_trend", "service_status"]
 
 SOP = "daily.health"
 _FLAG = Threshold(crit=0.5)  # a 0/1 measurement: 1 is critical
@@ -26,14 +26,38 @@ class ContainerSource(Protocol):
     def restarts_since(self, since: datetime) -> dict[str, int]: ...
 
 
+# Restart policies under which a container that exited 0 is done, not down: compose's default
+# (`restart: "no"`) and on-failure (a clean exit is not restarted by design).
+_RUN_ONCE_POLICIES = frozenset({"no", "", "on-failure"})
+
+
+def finished_by_design(container: ContainerInfo, settings: Settings) -> bool:
+    """A one-shot container that did its job: exited 0, and either its service is listed in
+    ``oneshot_services`` or its restart policy does not bring a clean exit back."""
+    return (
+        container.state == "exited"
+        and container.exit_code == 0
+        and (
+            container.service in settings.oneshot_services
+            or container.restart_policy in _RUN_ONCE_POLICIES
+        )
+    )
+
+
 def service_status(platform: ContainerSource, settings: Settings) -> CheckResult:
-    """Every expected service has a running container; none is stopped, restarting or unhealthy."""
+    """Every expected service has a running container; none is stopped, restarting or unhealthy.
+
+    A one-shot container that exited 0 (a migration, a seed) is not a failure; one that exited
+    non-zero, or that keeps restarting, is.
+    """
     containers = platform.containers()
     measurements: list[Measurement] = []
     for service in settings.expected_services:
         running = sum(1 for c in containers if c.service == service and c.running)
         measurements.append(Measurement("running_containers", running, _AT_LEAST_ONE, service))
     for c in containers:
+        if finished_by_design(c, settings):
+            continue
         if c.state != "running":
             note = c.state + (f" (exit code {c.exit_code})" if c.exit_code is not None else "")
             measurements.append(Measurement("not_running", 1, _FLAG, c.name, note))
@@ -50,7 +74,7 @@ def service_status(platform: ContainerSource, settings: Settings) -> CheckResult
             f"{settings.compose_project}` and the container logs; restart with "
             "`docker-compose up -d` (runbook: Emergency Maintenance, Service Restoration)"
         ),
-        tables=(_container_table(containers),),
+        tables=(_container_table(containers, settings=settings),),
     )
 
 
@@ -85,17 +109,26 @@ def restart_trend(
 
 
 def _container_table(
-    containers: Sequence[ContainerInfo], restarts: dict[str, int] | None = None
+    containers: Sequence[ContainerInfo],
+    restarts: dict[str, int] | None = None,
+    *,
+    settings: Settings | None = None,
 ) -> Table:
     now = datetime.now(UTC)
     rows = []
     for c in containers:
         uptime = _age(now - c.started_at) if c.running and c.started_at else "-"
-        row = [c.name, c.service, c.state, c.health or "-", str(c.restart_count), uptime]
+        state = c.state
+        if settings is not None and finished_by_design(c, settings):
+            state = "exited (one-shot, done)"
+        exit_code = "-" if c.exit_code is None else str(c.exit_code)
+        row = [c.name, c.service, state, exit_code, c.restart_policy, c.health or "-"]
+        row += [str(c.restart_count), uptime]
         if restarts is not None:
             row.append(str(restarts.get(c.id, 0)))
         rows.append(tuple(row))
-    columns = ["container", "service", "state", "health", "restart count", "uptime"]
+    columns = ["container", "service", "state", "exit code", "restart policy", "health"]
+    columns += ["restart count", "uptime"]
     if restarts is not None:
         columns.append("restarts last hour")
     return Table(columns=tuple(columns), rows=tuple(rows), title="containers")
