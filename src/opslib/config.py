@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     compose_project: str = "pricewatch"
     scraper_service: str = "scraper"
     expected_services: list[str] = Field(default_factory=lambda: ["scraper"])
+    platform_name: str | None = Field(
+        None, description="what reports call the checked platform (default: where it is)"
+    )
     oneshot_services: list[str] = Field(
         default_factory=list,
         description="services whose containers run once and exit 0 (migrations, seeds)",

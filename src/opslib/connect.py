@@ -10,8 +10,29 @@ from __future__ import annotations
 from opslib.adapters import Database, MetricsEndpoint, Platform, Prometheus
 from opslib.config import NO_DATABASE, Settings
 from opslib.errors import ConfigError
+from opslib.redact import redact
 
-__all__ = ["open_database", "open_metrics", "open_platform", "open_prometheus"]
+__all__ = [
+    "describe_platform",
+    "open_database",
+    "open_metrics",
+    "open_platform",
+    "open_prometheus",
+]
+
+
+def describe_platform(settings: Settings) -> str:
+    """What the checks look at, for the top of every report: ``platform_name`` when set, else
+    the database, Prometheus and compose project they reach (never a secret)."""
+    if settings.platform_name:
+        return settings.platform_name
+    parts = []
+    if settings.database_dsn is not None:
+        parts.append(f"PostgreSQL {open_database(settings).target}")  # does not connect
+    parts.append(f"Prometheus {redact(settings.prometheus_url)}")
+    engine = redact(settings.docker_host) if settings.docker_host else "the local Docker engine"
+    parts.append(f"compose project {settings.compose_project!r} on {engine}")
+    return ", ".join(parts)
 
 
 def open_database(

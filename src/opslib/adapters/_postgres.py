@@ -90,6 +90,17 @@ class Database:
         return f"Database({redact(self._dsn.get_secret_value())!r})"
 
     @property
+    def target(self) -> str:
+        """Where the database is, for reports: ``host:port/dbname``, no user or password."""
+        try:
+            params = self._params()
+        except ConfigError:
+            return "(unreadable DSN)"
+        host = str(params.get("host") or params.get("hostaddr") or "local socket")
+        port = f":{params['port']}" if params.get("port") else ""
+        return f"{host}{port}/{params.get('dbname', '')}"
+
+    @property
     def name(self) -> str:
         """The database's name as the DSN gives it ("" when libpq's default applies)."""
         return str(self._params().get("dbname", ""))

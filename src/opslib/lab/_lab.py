@@ -498,9 +498,12 @@ class Lab:
 
     def _write_config(self, settings: LabSettings, dsn: SecretStr, runtime: _Runtime) -> None:
         metrics = [f"http://127.0.0.1:{p}/metrics" for p in settings.metrics_ports]
+        backups = self.paths.root / "backups"
+        backups.mkdir(mode=0o700, exist_ok=True)
         lines = [
             f"# Written by `opslib lab up` for the lab in {self.paths.root}.",
             "# It holds the database password: keep it private (mode 0600).",
+            f"platform_name = {toml_value(f'the opslib lab in {self.paths.root}')}",
             f"database_dsn = {toml_value(dsn)}",
             f"prometheus_url = {toml_value(f'http://127.0.0.1:{settings.prometheus_port}')}",
             f"metrics_urls = {toml_value(metrics)}",
@@ -528,6 +531,12 @@ class Lab:
             f"lease_seconds = {toml_value(30.0)}",
             f"ban_window_hours = {toml_value(1)}",
             f"required_countries = {{{', '.join(f'{c} = 1' for _l, c, _p in settings.proxies)}}}",
+            "",
+            "# opslib backup create / verify and checks/monthly work on the lab as they are",
+            "[backups]",
+            f"backup_dir = {toml_value(str(backups))}",
+            f"config_paths = {toml_value([str(self.paths.settings)])}",
+            "min_count = 1",
         ]
         if runtime.mode == "local":
             lines.append("# workers run as local processes: no containers to find")

@@ -39,7 +39,9 @@ class Verdict(Protocol):
 
 
 @pytest.fixture(scope="session")
-def ops_settings(pytestconfig: pytest.Config) -> Settings:
+def ops_settings(
+    pytestconfig: pytest.Config, record_testsuite_property: Callable[[str, object], None]
+) -> Settings:
     """The opslib settings (``--ops-config``, else ``$OPSLIB_CONFIG``, else ``./opslib.toml``).
 
     Bad configuration ends the whole run with exit status 2 and one line per bad field.
@@ -59,6 +61,10 @@ def ops_settings(pytestconfig: pytest.Config) -> Settings:
             returncode=exc.exit_code,
         )
     state.secrets.extend(settings.secrets())
+    from opslib.connect import describe_platform
+
+    state.platform = state.clean(describe_platform(settings))
+    record_testsuite_property("opslib_platform", state.platform)
     return settings
 
 

@@ -81,6 +81,11 @@ class HtmlReport:
     ) -> None:
         if not self._state.ops_items:
             return
+        if self._state.platform:
+            prefix.append(
+                f'<p class="opslib-platform"><b>Platform checked:</b> '
+                f"{escape(self._state.platform)}</p>"
+            )
         counts = self._state.counts()
         badges = ", ".join(
             f'<span class="opslib-sev opslib-sev-{name.lower()}">{n} {name}</span>'

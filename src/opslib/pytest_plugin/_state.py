@@ -65,6 +65,7 @@ class RunState:
     summary_error: str = ""
     config_error: str = ""
     config_problems: tuple[str, ...] = ()
+    platform: str = ""
 
     def fails(self, severity: Severity) -> bool:
         """Whether ``severity`` fails the run: CRITICAL and UNKNOWN always, WARNING on request."""

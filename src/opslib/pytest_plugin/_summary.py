@@ -29,6 +29,7 @@ def build_summary(state: RunState, exit_status: int) -> dict[str, Any]:
         "duration": round(time.monotonic() - state.started_clock, 3),
         "exit_status": int(exit_status),
         "fail_on": state.fail_on.name,
+        "platform": state.platform or None,
         "counts": state.counts(),
         "config_error": state.config_error or None,
         "config_problems": list(state.config_problems),
