@@ -63,14 +63,26 @@ def _platform_configured() -> bool:
 def daily(session: nox.Session) -> None:
     """The main job: the daily runbook checks, with an HTML report in reports/.
 
-    Without a configured platform (OPSLIB_CONFIG, OPSLIB_DATABASE_DSN or ./opslib.toml), the
-    built-in lab is started first and checked; stop it afterwards with `opslib lab down`.
+    Checks the configured platform (OPSLIB_CONFIG, OPSLIB_DATABASE_DSN or ./opslib.toml). The
+    built-in lab is started and checked instead with `nox -s daily -- --lab`, or when no platform
+    is configured outside CI; in CI (CI set) without a platform the job fails, so a missing
+    secret never turns a post-deploy gate green against the lab. Stop the lab afterwards with
+    `opslib lab down`.
     """
+    args = [arg for arg in session.posargs if arg != "--lab"]
+    use_lab = len(args) != len(session.posargs)
+    if not use_lab and not _platform_configured():
+        if os.environ.get("CI"):
+            session.error(
+                "no platform configured: set OPSLIB_CONFIG (a config file) or"
+                " OPSLIB_DATABASE_DSN, or pass `-- --lab` to check the built-in lab"
+            )
+        use_lab = True
     _install(session, dev=False)
     REPORTS.mkdir(exist_ok=True)
     env: dict[str, str] = {}
-    if not _platform_configured():
-        session.log("no platform configured: starting the built-in lab")
+    if use_lab:
+        session.log("checking the built-in lab (started if it is not running)")
         session.run("opslib", "lab", "up")
         out = session.run("opslib", "lab", "env", "--json", silent=True)
         assert isinstance(out, str)
@@ -85,7 +97,7 @@ def daily(session: nox.Session) -> None:
         "--self-contained-html",
         "--junitxml",
         str(REPORTS / "daily.xml"),
-        *session.posargs,
+        *args,
         env=env,
     )
 
