@@ -1,6 +1,9 @@
 """Real proxies and a judge on 127.0.0.1 for the tester's tests: an asyncio loop in a thread.
 
-``ProxyServers`` serves a judge (echoes the client address and headers as JSON), a target that
+``ProxyServers`` serves a judge (echoes the client address and headers as JSON, as the lab's
+``/judge`` does), judges of the other common shapes on demand (:meth:`ProxyServers.judge`:
+httpbin's ``/get``, ``/headers`` and ``/ip``, an azenv page, a plain ``Header: value`` echo,
+optionally behind a reverse proxy that adds X-Real-IP and X-Forwarded-For), a target that
 answers a chosen status, HTTP forward proxies (``ok``, ``leaking``, ``blackhole``, ``slow``;
 optionally requiring Basic credentials, optionally over TLS) and SOCKS5 proxies (RFC 1928
 CONNECT, optionally with RFC 1929 username/password). Every upstream connection goes to
@@ -21,6 +24,8 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+from tests.support import free_port
+
 __all__ = ["EXIT_IP", "ProxyServers", "serving"]
 
 EXIT_IP = "127.0.0.2"
@@ -39,11 +44,51 @@ def _headers(head: bytes) -> tuple[str, dict[str, str]]:
     return request_line, headers
 
 
-def _response(status: int, body: bytes, extra: str = "") -> bytes:
+def _response(
+    status: int, body: bytes, extra: str = "", content_type: str = "application/json"
+) -> bytes:
     return (
-        f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nConnection: close\r\n"
         f"{extra}Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
+
+
+# Headers httpbin leaves out of its echo unless asked (``?show_env=1``): its ENV_HEADERS.
+_HTTPBIN_ENV = frozenset(
+    {"x-forwarded-for", "x-real-ip", "via", "x-forwarded-proto", "x-forwarded-port",
+     "x-request-id", "x-forwarded-protocol", "x-forwarded-ssl"}
+)  # fmt: skip
+
+
+def _httpbin(path: str, peer: str, headers: dict[str, str]) -> tuple[bytes, str]:
+    """What httpbin answers: ``origin`` is X-Forwarded-For when present (else the peer);
+    ``headers`` title-cased, its environment headers hidden unless ``show_env``."""
+    show_env = "show_env=1" in path
+    echoed = {k.title(): v for k, v in headers.items() if show_env or k.lower() not in _HTTPBIN_ENV}
+    origin = headers.get("X-Forwarded-For", peer)
+    endpoint = path.partition("?")[0]
+    if endpoint == "/ip":
+        body: dict[str, object] = {"origin": origin}
+    elif endpoint == "/headers":
+        body = {"headers": echoed}
+    else:
+        body = {"args": {}, "headers": echoed, "origin": origin, "url": f"http://x{path}"}
+    return json.dumps(body, indent=2).encode(), "application/json"
+
+
+def _azenv(peer: str, headers: dict[str, str]) -> tuple[bytes, str]:
+    """An azenv.php page: PHP's $_SERVER in a <pre>, headers as HTTP_NAME = value."""
+    lines = [f"HTTP_{k.upper().replace('-', '_')} = {v}" for k, v in headers.items()]
+    lines += [f"REMOTE_ADDR = {peer}", "REMOTE_PORT = 51234", "REQUEST_METHOD = GET",
+              "REQUEST_TIME = 1714557600"]  # fmt: skip
+    page = "<html><head><title>AZ Environment variables 1.04</title></head><body><pre>\n"
+    return (page + "\n".join(lines) + "\n</pre></body></html>\n").encode(), "text/html"
+
+
+def _header_echo(peer: str, headers: dict[str, str]) -> tuple[bytes, str]:
+    """A plain-text echo of the request's header lines (and the remote address)."""
+    lines = [f"{k}: {v}" for k, v in headers.items()] + [f"Remote-Addr: {peer}"]
+    return ("\n".join(lines) + "\n").encode(), "text/plain; charset=utf-8"
 
 
 @dataclass
@@ -68,9 +113,14 @@ class ProxyServers:
 
     def _start(self, handler: Handler, tls: ssl.SSLContext | None = None) -> int:
         async def start() -> int:
-            server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=tls)
-            self._servers.append(server)
-            return int(server.sockets[0].getsockname()[1])
+            for _attempt in range(20):
+                try:
+                    server = await asyncio.start_server(handler, "127.0.0.1", free_port(), ssl=tls)
+                except OSError:  # taken between the check and the bind: another port
+                    continue
+                self._servers.append(server)
+                return int(server.sockets[0].getsockname()[1])
+            raise RuntimeError("no free port for a test server")
 
         return asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
 
@@ -84,6 +134,39 @@ class ProxyServers:
         """An HTTP forward proxy (absolute-form requests), spoken over TLS when ``tls`` is
         given (an https:// proxy); returns its port."""
         return self._start(self._http_handler(mode, credentials), tls)
+
+    def judge(self, shape: str, path: str = "/", *, behind_reverse_proxy: bool = False) -> str:
+        """Start a judge of ``shape`` (``httpbin``, ``azenv``, ``headers``, or ``garbage``: an
+        HTML page that echoes nothing); returns its URL with ``path``. Behind a reverse proxy,
+        the judge sees X-Real-IP and X-Forwarded-For naming the peer, as nginx would add."""
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _READ)
+                line, headers = _headers(head)
+                peer = writer.get_extra_info("peername")[0]
+                if behind_reverse_proxy:
+                    forwarded = headers.get("X-Forwarded-For")
+                    headers["X-Forwarded-For"] = f"{forwarded}, {peer}" if forwarded else peer
+                    headers["X-Real-IP"] = peer
+                    peer = "127.0.0.9"  # the reverse proxy's own address
+                target = line.split(" ")[1]
+                if shape == "httpbin":
+                    body, kind = _httpbin(target, peer, headers)
+                elif shape == "azenv":
+                    body, kind = _azenv(peer, headers)
+                elif shape == "headers":
+                    body, kind = _header_echo(peer, headers)
+                else:
+                    body, kind = (
+                        b"<html><body><h1>Welcome</h1><p>Note: nothing here</p>",
+                        "text/html",
+                    )
+                writer.write(_response(200, body, content_type=kind))
+                await writer.drain()
+            writer.close()
+
+        return f"http://127.0.0.1:{self._start(handle)}{path}"
 
     def socks5_proxy(self, credentials: tuple[str, str] | None = None) -> int:
         """A SOCKS5 proxy (CONNECT only); returns its port."""

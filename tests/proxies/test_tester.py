@@ -156,7 +156,11 @@ def test_a_judge_that_is_not_json_fails_the_proxy(servers: ProxyServers) -> None
     result = asyncio.run(
         probe_proxies([proxy], servers.target_url, timeout=2, deadline=5, concurrency=1)
     )[0]
-    assert (result.status, result.error) == ("failed", "judge answer is not JSON with a client_ip")
+    assert (result.status, result.error) == (
+        "failed",
+        "judge answer not understood (JSON without client_ip, origin or headers): not opslib's"
+        " JSON, httpbin's JSON or a header echo",
+    )
 
 
 def test_https_proxy_speaks_tls_and_is_verified(

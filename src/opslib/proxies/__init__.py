@@ -15,6 +15,7 @@ from opslib.proxies._importer import (
     read_lines,
     read_proxy_list,
 )
+from opslib.proxies._judges import LEAK_HEADERS, JudgeAnswer, JudgeBaseline, read_judge_answer
 from opslib.proxies._model import SCHEMES, Proxy, ProxyState, parse_proxy_url
 from opslib.proxies._performance import ProxyStats, proxy_performance, proxy_stats
 from opslib.proxies._policy import ANY_COUNTRY, PolicyPlan, apply_policy, plan_policy
@@ -26,11 +27,14 @@ from opslib.proxies._update import ImportOutcome, ImportPlan, apply_import, plan
 
 __all__ = [
     "ANY_COUNTRY",
+    "LEAK_HEADERS",
     "SCHEMES",
     "DomainPolicy",
     "ImportOutcome",
     "ImportPlan",
     "ImportResult",
+    "JudgeAnswer",
+    "JudgeBaseline",
     "Lease",
     "LineProblem",
     "Outcome",
@@ -61,6 +65,7 @@ __all__ = [
     "proxies_to_test",
     "proxy_performance",
     "proxy_stats",
+    "read_judge_answer",
     "read_lines",
     "read_proxy_list",
     "run_probes",

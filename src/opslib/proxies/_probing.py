@@ -71,7 +71,8 @@ def run_probes(
     timeout, deadline and concurrency; runs its own event loop, so call it from sync code."""
     if settings.judge_url is None:
         raise ConfigError(
-            "no judge URL", ("proxies.judge_url: not set (a URL that echoes the request as JSON)",)
+            "no judge URL",
+            ("proxies.judge_url: not set (the lab's /judge, httpbin's /get, an azenv page)",),
         )
     results = asyncio.run(
         probe_proxies(

@@ -1,10 +1,21 @@
 """Testing proxies for real: each one fetches a judge URL (which echoes what it received), all at
-once within a concurrency bound, a per-proxy timeout and an overall deadline."""
+once within a concurrency bound, a per-proxy timeout and an overall deadline.
+
+The judge may answer in any common format, told from the answer itself (see
+:mod:`opslib.proxies._judges`): opslib's JSON ``{"client_ip", "headers"}`` (the lab's
+``/judge``), httpbin's ``/get``, ``/headers`` or ``/ip`` (``origin``, ``headers``), or a
+plain-text or HTML header echo (azenv: ``REMOTE_ADDR = 1.2.3.4``, ``HTTP_VIA = ...``; or
+``Header-Name: value`` lines). Each gives the exit IP (when the judge names it) and whether the
+client leaks: a Via header, or one of our own addresses (as the judge sees us without a
+proxy) in the origin or in X-Forwarded-For, Forwarded, X-Real-IP, Client-IP and the like. A
+judge behind a reverse proxy that names the connecting address in X-Forwarded-For / X-Real-IP
+is recognised from the direct answer, and the exit IP taken from there. An answer in none of
+these formats fails the proxy with the reason.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import time
 from collections.abc import Callable, Sequence
@@ -12,12 +23,13 @@ from dataclasses import dataclass
 
 import httpx
 
+from opslib.errors import DataError
+from opslib.proxies._judges import JudgeBaseline, read_judge_answer
 from opslib.proxies._model import Proxy
 from opslib.redact import redact
 
 __all__ = ["ProbeResult", "probe_proxies"]
 
-_LEAK_HEADERS = ("x-forwarded-for", "via", "forwarded", "x-real-ip")
 # A target refusing the proxy (a ban, or the proxy's own auth); a 5xx or 404 is the target's
 # trouble, not the proxy's: the proxy delivered the answer.
 _REFUSALS = frozenset({401, 403, 407, 429, 451})
@@ -45,7 +57,7 @@ async def _probe(
     proxy: Proxy,
     judge_url: str,
     timeout: float,
-    own_ips: frozenset[str],
+    baseline: JudgeBaseline,
     targets: Sequence[str],
     *,
     tls: ssl.SSLContext,
@@ -82,28 +94,26 @@ async def _probe(
             error=f"judge answered HTTP {response.status_code}",
         )  # fmt: skip
     try:
-        echoed = json.loads(response.content)
-        exit_ip = str(echoed["client_ip"])
-        headers = {str(k).lower(): str(v) for k, v in dict(echoed.get("headers", {})).items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return ProbeResult(
-            proxy.url, "failed", latency, 200, error="judge answer is not JSON with a client_ip"
-        )
-    seen = " ".join(headers.get(h, "") for h in _LEAK_HEADERS)
-    leaks = exit_ip in own_ips or any(ip in seen for ip in own_ips) or bool(seen.strip())
+        answer = read_judge_answer(response.headers.get("content-type", ""), response.content)
+    except DataError as exc:
+        return ProbeResult(proxy.url, "failed", latency, 200, error=str(exc))
+    exit_ip, leaks = baseline.exit_ip(answer), baseline.leaks(answer)
     return ProbeResult(proxy.url, "ok", round(latency, 1), 200, exit_ip, leaks)
 
 
-async def _own_ips(judge_url: str, timeout: float) -> frozenset[str]:
-    """Our address as the judge sees it without a proxy (plus loopback names)."""
-    found = {"127.0.0.1"} if "127.0.0.1" in judge_url or "localhost" in judge_url else set()
+async def _baseline(judge_url: str, timeout: float) -> JudgeBaseline:
+    """What the judge sees of us without a proxy (our loopback name for a judge here)."""
+    local = "127.0.0.1" in judge_url or "localhost" in judge_url
+    also = frozenset({"127.0.0.1"} if local else ())
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             response = await client.get(judge_url)
-        found.add(str(json.loads(response.content)["client_ip"]))
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        pass  # the judge may be reachable through proxies only: leaks then show as headers
-    return frozenset(found)
+        if response.status_code == 200:
+            answer = read_judge_answer(response.headers.get("content-type", ""), response.content)
+            return JudgeBaseline.learn(answer, also)
+    except (httpx.HTTPError, DataError):
+        pass  # the judge may be reachable through proxies only: see JudgeBaseline.leaks
+    return JudgeBaseline.learn(None, also)
 
 
 async def probe_proxies(
@@ -118,7 +128,7 @@ async def probe_proxies(
 ) -> list[ProbeResult]:
     """Test every proxy; results in the order of ``proxies``. Never takes much longer than
     ``deadline`` seconds: what is unfinished then is reported as ``deadline``."""
-    own = await _own_ips(judge_url, timeout)
+    baseline = await _baseline(judge_url, timeout)
     gate = asyncio.Semaphore(concurrency)
     # One TLS context for every client: building one costs ~50 ms of CPU, which for a thousand
     # proxies would starve the event loop and turn healthy proxies into timeouts.
@@ -126,7 +136,7 @@ async def probe_proxies(
 
     async def one(proxy: Proxy) -> ProbeResult:
         async with gate:
-            result = await _probe(proxy, judge_url, timeout, own, targets, tls=tls)
+            result = await _probe(proxy, judge_url, timeout, baseline, targets, tls=tls)
         if progress is not None:
             progress(result)
         return result
