@@ -7,7 +7,9 @@ Every error that leaves the public API is an :class:`OpsError`; third-party exce
     ├── ConfigError           bad configuration: fix the file or the environment (exit 2)
     ├── DependencyError       a dependency answered, but with an error
     │   └── UnreachableError  a dependency could not be reached in time (checks end UNKNOWN)
-    ├── DataError             data that cannot be trusted: garbage metrics, NULLs, bad input
+    ├── DataError             data that cannot be trusted: garbage metrics, NULLs
+    │   └── InputError        input given to a command that cannot be used: a missing file,
+    │                         a directory or FIFO where a list should be (exit 2)
     ├── NoProxyAvailable      the proxy pool has no eligible proxy for a domain (empty, banned)
     ├── UnsafeActionError     an action refused because it would do harm
     └── LabError              the built-in lab could not do what was asked
@@ -19,6 +21,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DependencyError",
+    "InputError",
     "LabError",
     "NoProxyAvailable",
     "OpsError",
@@ -58,6 +61,12 @@ class UnreachableError(DependencyError):
 
 class DataError(OpsError):
     """Data that cannot be used: malformed, missing or out of range."""
+
+
+class InputError(DataError):
+    """Input the operator gave (a file, a list) cannot be used: fix the input (exit 2)."""
+
+    exit_code = 2
 
 
 class NoProxyAvailable(OpsError):

@@ -51,6 +51,7 @@ def test_update_reports_bad_lines_and_merges(
     code, dry, err = _json(capsys, ["proxies", "update", str(path), "--dry-run"])
     assert code == 0
     assert (dry["added"], dry["removed"], dry["duplicates_merged"]) == (5, 0, 1)
+    assert dry["skipped_lines"] == 1  # the comment: not a proxy, not a problem
     lines = {p["line"]: p["problem"] for p in dry["problems"]}
     assert set(lines) == {5, 6, 7, 10, 11}
     assert "unknown scheme" in lines[5]
@@ -93,9 +94,15 @@ def test_update_of_a_huge_file_does_not_crash(
     ]
 
 
-def test_missing_file_is_one_line_error(env: Database, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["proxies", "update", "/nonexistent/list"]) == 3
+def test_missing_file_is_one_line_error(
+    env: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["proxies", "update", "/nonexistent/list"]) == 2  # bad input
     assert "cannot read" in capsys.readouterr().err
+    assert main(["proxies", "update", str(tmp_path)]) == 2  # a directory
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0
+    assert "a directory" in err
 
 
 def test_config_and_rotate_dry_run(env: Database, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,10 @@ name a list's proxies are filed under."""
 from __future__ import annotations
 
 import base64
+import os
+import re
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +16,7 @@ from typing import Any
 import pytest
 
 from opslib.config import Timeouts
-from opslib.errors import ConfigError, DataError, DependencyError
+from opslib.errors import ConfigError, DataError, DependencyError, InputError
 from opslib.proxies import list_source_name, parse_proxy_lines, read_lines, read_proxy_list
 from tests.support import free_port
 
@@ -70,8 +73,23 @@ def test_a_file_is_read_under_its_name(tmp_path: Path) -> None:
     result = read_proxy_list(str(path))
     assert (result.source, len(result.proxies), result.bad_lines) == ("weekly.txt", 2, 1)
     assert {p.source for p in result.proxies.values()} == {"weekly.txt"}
-    with pytest.raises(DataError, match=r"cannot read .*missing\.txt"):
+    with pytest.raises(InputError, match=r"cannot read .*missing\.txt: No such file") as missing:
         read_proxy_list(str(tmp_path / "missing.txt"))
+    assert missing.value.exit_code == 2  # bad input, as the README says
+    assert isinstance(missing.value, DataError)
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "list.fifo"
+    os.mkfifo(fifo)  # nobody writes: opening it for reading would block forever
+    began = time.monotonic()
+    with pytest.raises(InputError, match=r"list\.fifo: not a regular file"):
+        read_proxy_list(str(fifo))
+    assert time.monotonic() - began < 1
+    with pytest.raises(InputError, match=re.escape(f"{tmp_path}: a directory")):
+        read_proxy_list(str(tmp_path))
+    with pytest.raises(InputError, match="not a regular file"):
+        read_proxy_list("/dev/zero")  # endless
 
 
 def test_a_url_is_downloaded_with_its_credentials(list_server: int) -> None:

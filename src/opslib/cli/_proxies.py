@@ -86,8 +86,9 @@ def _public(p: Any) -> dict[str, Any]:
 @click.option("--dry-run", is_flag=True, help="Show what would change, change nothing.")
 @pass_app
 def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run: bool) -> None:
-    """Import proxy lists (files or URLs): host:port, scheme://user:pass@host:port, CSV with a
-    header, or JSON lines. Proxies of the same source that are no longer listed retire."""
+    """Import proxy lists (files or URLs) as published: host:port, scheme://user:pass@host:port,
+    host:port:user:pass, free lists (IP:PORT CC-H-S +), checker output, CSV with a header, JSON
+    lines; prose is skipped. Proxies of the same source that are no longer listed retire."""
     lists = [read_proxy_list(source, app.settings.timeouts) for source in sources]
     state = ProxyState.RESERVE if reserve else ProxyState.ACTIVE
     pool = _pool(app)
@@ -106,6 +107,7 @@ def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run
             )
     for problem in plan.problems:
         app.output.info(f"{problem} (skipped)")
+    skipped = sum(result.skipped for result in lists)
     app.output.data(
         {
             "dry_run": dry_run,
@@ -114,11 +116,12 @@ def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run
             "unchanged": len(plan.unchanged),
             "duplicates_merged": plan.duplicates,
             "bad_lines": plan.bad_lines,
+            "skipped_lines": skipped,
             "problems": [asdict(p) for p in plan.problems],
         },
         f"{'would add' if dry_run else 'added'} {len(plan.added)}, removed {len(plan.removed)}, "
         f"unchanged {len(plan.unchanged)}; {plan.duplicates} duplicate(s) merged, "
-        f"{plan.bad_lines} bad line(s)",
+        f"{plan.bad_lines} bad line(s), skipped {skipped} line(s) that are not proxies",
     )
 
 

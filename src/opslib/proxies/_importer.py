@@ -1,24 +1,27 @@
-"""Reading proxy lists in the shapes they come in: ``host:port``, URLs, CSV, JSON lines; from a
-file or an http(s) URL.
+"""Reading proxy lists as they are published (free lists, checker output, provider CSV and JSON
+exports: the shapes are in :mod:`opslib.proxies._lines`); from a regular file or an http(s) URL.
 
-A list is read line by line (a 100 MB file never sits in memory whole); every bad line is
-reported with its number and skipped, duplicates are merged (the later line fills in a missing
-country).
+A list is read line by line (a 100 MB file never sits in memory whole); a line that is no proxy
+(prose, a comment, a header) is skipped and counted, a proxy that is broken is reported with its
+line number; duplicates are merged (the later line fills in a missing country). A file that
+cannot be read (missing, a directory, a FIFO) is an :class:`InputError` (exit 2).
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from opslib.adapters import download
 from opslib.config import Timeouts
-from opslib.errors import ConfigError, DataError
-from opslib.proxies._model import Proxy, parse_proxy_url
+from opslib.errors import ConfigError, DataError, InputError
+from opslib.proxies._lines import parse_header, parse_line
+from opslib.proxies._model import Proxy
 from opslib.redact import redact
 
 __all__ = [
@@ -50,13 +53,16 @@ class LineProblem:
 
 @dataclass
 class ImportResult:
-    """Proxies read from one source, merged by URL, and the lines that were skipped."""
+    """Proxies read from one source, merged by URL; the broken lines (``problems``, counted in
+    ``bad_lines``) and the lines that are no proxy (``skipped``)."""
 
     source: str
     proxies: dict[str, Proxy] = field(default_factory=dict)
     problems: list[LineProblem] = field(default_factory=list)
     bad_lines: int = 0
     duplicates: int = 0
+    skipped: int = 0
+    """Lines that are no proxy (prose, comments, headers): skipped quietly, counted here."""
 
     def _problem(self, line: int, problem: str) -> None:
         self.bad_lines += 1
@@ -72,11 +78,10 @@ class ImportResult:
         self.proxies[proxy.url] = proxy
 
 
-_CSV_URL = ("url", "proxy", "address")
-
-
 def parse_proxy_lines(lines: Iterable[bytes], source: str) -> ImportResult:
-    """Parse raw lines (bytes, as read from a file or a response) of one list."""
+    """Parse raw lines (bytes, as read from a file or a response) of one list: proxies are
+    kept, lines that are no proxy (prose, comments, headers) counted in ``skipped``, broken
+    proxies reported (shapes: :mod:`opslib.proxies._lines`)."""
     result = ImportResult(source)
     header: list[str] | None = None
     for number, raw in enumerate(lines, start=1):
@@ -84,76 +89,26 @@ def parse_proxy_lines(lines: Iterable[bytes], source: str) -> ImportResult:
             result._problem(number, f"line longer than {MAX_LINE} bytes")
             continue
         try:
-            text = raw.decode("utf-8").strip().lstrip("\ufeff")
+            text = raw.decode("utf-8").lstrip("\ufeff").strip()
         except UnicodeDecodeError:
             result._problem(number, "not UTF-8 text")
             continue
-        if not text or text.startswith("#"):
+        if not text:
             continue
-        if header is None and _looks_like_header(text):
-            header = [c.strip().lower() for c in next(csv.reader([text]))]
+        if header is None and (found := parse_header(text)) is not None:
+            header = found
+            result.skipped += 1
             continue
         try:
-            result._add(_parse_line(text, header, source))
+            proxy = parse_line(text, header, source)
         except DataError as exc:
             result._problem(number, str(exc))
+            continue
+        if proxy is None:
+            result.skipped += 1
+        else:
+            result._add(proxy)
     return result
-
-
-def _looks_like_header(text: str) -> bool:
-    cells = {c.strip().lower() for c in text.split(",")}
-    return bool(cells & {*_CSV_URL, "host"}) and ("," in text)
-
-
-def _parse_line(text: str, header: list[str] | None, source: str) -> Proxy:
-    if text.startswith("{"):
-        return _from_json(text, source)
-    if header is not None:
-        return _from_csv(text, header, source)
-    if "," in text:  # url,country without a header
-        first, _, rest = text.partition(",")
-        return parse_proxy_url(first, country=rest.strip() or None, source=source)
-    return parse_proxy_url(text, source=source)
-
-
-def _from_json(text: str, source: str) -> Proxy:
-    try:
-        item = json.loads(text)
-    except json.JSONDecodeError:
-        raise DataError("invalid JSON") from None
-    if not isinstance(item, dict):
-        raise DataError("a JSON line must be an object")
-    address = item.get("url") or item.get("proxy")
-    if not address and item.get("host"):
-        address = f"{item.get('scheme', 'http')}://{item['host']}:{item.get('port', '')}"
-    if not isinstance(address, str):
-        raise DataError("no url (or host and port) in the JSON object")
-    if item.get("username") and "@" not in address:
-        user, password = str(item["username"]), str(item.get("password", ""))
-        scheme, _, rest = address.partition("://") if "://" in address else ("http", "", address)
-        address = f"{scheme}://{user}:{password}@{rest}"
-    country = item.get("country")
-    tags = item.get("tags") or ()
-    if not isinstance(tags, list | tuple) or not all(isinstance(t, str) for t in tags):
-        raise DataError("tags must be a list of strings")
-    return parse_proxy_url(
-        address, country=str(country) if country else None, source=source, tags=tuple(tags)
-    )
-
-
-def _from_csv(text: str, header: list[str], source: str) -> Proxy:
-    row = next(csv.reader([text]))
-    if len(row) != len(header):
-        raise DataError(f"{len(row)} columns, the header has {len(header)}")
-    cells = dict(zip(header, (c.strip() for c in row), strict=True))
-    address = next((cells[k] for k in _CSV_URL if cells.get(k)), "")
-    if not address and cells.get("host"):
-        address = f"{cells.get('scheme') or 'http'}://{cells['host']}:{cells.get('port', '')}"
-        if cells.get("username"):
-            scheme, _, rest = address.partition("://")
-            address = f"{scheme}://{cells['username']}:{cells.get('password', '')}@{rest}"
-    tags = tuple(t for t in cells.get("tags", "").split(";") if t)
-    return parse_proxy_url(address, country=cells.get("country") or None, source=source, tags=tags)
 
 
 def read_lines(stream: Iterable[bytes]) -> Iterator[bytes]:
@@ -198,8 +153,24 @@ def read_proxy_list(source: str, timeouts: Timeouts | None = None) -> ImportResu
         limits = timeouts if timeouts is not None else Timeouts()
         with download(source, connect_timeout=limits.connect, read_timeout=limits.http) as chunks:
             return parse_proxy_lines(read_lines(chunks), name)
-    try:
-        with Path(source).open("rb") as fh:
+    with _open_regular(source) as fh:
+        try:
             return parse_proxy_lines(read_lines(iter(lambda: fh.read(_CHUNK), b"")), name)
+        except OSError as exc:
+            raise InputError(f"cannot read {source}: {exc.strerror or exc}") from exc
+
+
+def _open_regular(path: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file; never blocks (a FIFO without a
+    writer, a device) and never follows into a directory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise DataError(f"cannot read {source}: {exc.strerror}") from exc
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise InputError(f"cannot read {path}: {kind}")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")

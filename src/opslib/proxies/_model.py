@@ -77,6 +77,9 @@ def parse_proxy_url(
         raw = f"{default_scheme}://{raw}"
     try:
         parts = urlsplit(raw)
+    except ValueError:  # an unclosed "[", or characters NFKC turns into URL syntax
+        raise DataError("invalid host") from None
+    try:
         port = parts.port
     except ValueError as exc:
         raise DataError(_port_problem(str(exc))) from None
@@ -88,7 +91,7 @@ def parse_proxy_url(
     host = (parts.hostname or "").lower()
     if not host:
         raise DataError("no host")
-    if not _valid_host(host):
+    if not _valid_host(host, bracketed="[" in parts.netloc.rpartition("@")[2]):
         raise DataError(f"invalid host {host[:80]!r}")
     if port is None:
         raise DataError("no port")
@@ -113,11 +116,21 @@ def parse_proxy_url(
     )
 
 
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return len(host) <= 253 and bool(_HOST.match(host))
+def _valid_host(host: str, *, bracketed: bool) -> bool:
+    """A hostname, an IPv4 address, or (in brackets, and only there) an IPv6 address."""
+    if bracketed:  # "[v1.fe]" is an IPvFuture literal, "[1.2.3.4]" no IPv6 address: refused
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return False
+        return "%" not in host  # no zone index: it means nothing beyond this machine
+    if not host.isascii() or not _HOST.match(host) or len(host) > 253:
+        return False
+    if host.rpartition(".")[2].isdigit():  # all-numeric last label: an IPv4 address or nothing
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
     return True
 
 
