@@ -124,12 +124,28 @@ def test_one_shot_by_policy_or_setting_and_failures_stay_red(
     assert service_status(platform, Settings(oneshot_services=oneshot)).severity is severity
 
 
+def test_a_stopped_replica_of_an_expected_service_is_down_even_with_exit_0() -> None:
+    platform = FakePlatform(
+        [
+            container("pricewatch-scraper-1"),
+            container("pricewatch-scraper-2", state="exited", exit_code=0, restart_policy="no"),
+        ]
+    )
+    result = service_status(platform, Settings())
+    assert result.severity is Severity.CRITICAL
+    [problem] = result.problems
+    assert (problem.name, problem.subject) == ("not_running", "pricewatch-scraper-2")
+
+
 def test_an_expected_service_with_only_a_finished_container_is_still_down() -> None:
     platform = FakePlatform(
         [container("pricewatch-scraper-1", state="exited", exit_code=0, restart_policy="no")]
     )
-    [problem] = service_status(platform, Settings()).problems
-    assert (problem.name, problem.subject, problem.value) == ("running_containers", "scraper", 0)
+    problems = {(p.name, p.subject, p.value) for p in service_status(platform, Settings()).problems}
+    assert problems == {
+        ("running_containers", "scraper", 0),
+        ("not_running", "pricewatch-scraper-1", 1),
+    }
 
 
 def test_unhealthy_container_is_critical() -> None:

@@ -33,14 +33,15 @@ _RUN_ONCE_POLICIES = frozenset({"no", "", "on-failure"})
 
 def finished_by_design(container: ContainerInfo, settings: Settings) -> bool:
     """A one-shot container that did its job: exited 0, and either its service is listed in
-    ``oneshot_services`` or its restart policy does not bring a clean exit back."""
+    ``oneshot_services``, or it is not an expected (long-running) service and its restart policy
+    does not bring a clean exit back. A stopped scraper exits 0 too: it is down, not done."""
+    if container.state != "exited" or container.exit_code != 0:
+        return False
+    if container.service in settings.oneshot_services:
+        return True
     return (
-        container.state == "exited"
-        and container.exit_code == 0
-        and (
-            container.service in settings.oneshot_services
-            or container.restart_policy in _RUN_ONCE_POLICIES
-        )
+        container.service not in settings.expected_services
+        and container.restart_policy in _RUN_ONCE_POLICIES
     )
 
 
