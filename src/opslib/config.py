@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -27,6 +28,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -293,8 +295,22 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         problems = tuple(_describe(err, path, file_data, overrides) for err in exc.errors())
         raise ConfigError("invalid configuration", problems) from None
+    except SettingsError as exc:
+        # An OPSLIB_* value that is not the JSON its field needs (a list, a table).
+        raise ConfigError("invalid configuration", (_settings_error(exc),)) from None
     finally:
         _config_file.reset(token)
+
+
+def _settings_error(exc: SettingsError) -> str:
+    found = re.search(r'field "([^"]+)"', str(exc))
+    field = found[1] if found else "(settings)"
+    variable = ENV_PREFIX + field.upper()
+    given = variable if variable in {k.upper() for k in os.environ} else "the environment"
+    return (
+        f"{field}: not valid JSON for a list or table (from {given}; e.g."
+        f' {variable}=\'["value"]\' or {variable}=\'{{"key": 1}}\')'
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

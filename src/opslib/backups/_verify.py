@@ -19,7 +19,7 @@ from opslib.backups._create import Progress
 from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
 from opslib.backups._tools import PgTools, find_tools, list_archive, server_major
 from opslib.config import BackupSettings
-from opslib.errors import DataError, OpsError
+from opslib.errors import DataError, InputError, OpsError
 
 __all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
 
@@ -55,7 +55,7 @@ def select_backup(catalog: Catalog, name: str | None) -> BackupRecord:
     if name is not None:
         record = catalog.get(name)
         if record is None or record.state != "complete":
-            raise DataError(f"no complete backup named {name} in the catalogue")
+            raise InputError(f"no complete backup named {name} in the catalogue")
         return record
     found = catalog.complete_backups()
     if not found:

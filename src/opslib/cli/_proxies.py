@@ -225,8 +225,8 @@ def distribution_cmd(app: AppContext) -> None:
 
 
 @proxies.command("rotate")
-@click.option("--ban-domains", default=3, show_default=True, help="Quarantine a proxy banned by"
-              " at least this many domains.")  # fmt: skip
+@click.option("--ban-domains", default=3, show_default=True, type=click.IntRange(1, 1000),
+              help="Quarantine a proxy banned by at least this many domains.")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
 @pass_app
 def rotate_cmd(app: AppContext, ban_domains: int, dry_run: bool) -> None:

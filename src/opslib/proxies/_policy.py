@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from opslib.errors import DataError
+from opslib.errors import InputError
 from opslib.proxies._pool import DomainPolicy, ProxyPool
 
 __all__ = ["ANY_COUNTRY", "PolicyPlan", "apply_policy", "plan_policy"]
@@ -48,7 +48,7 @@ def plan_policy(
     if country is not None:
         code = None if country == ANY_COUNTRY else country.lower()
         if code is not None and (len(code) != 2 or not code.isalpha()):
-            raise DataError(f"invalid country code {country!r}")
+            raise InputError(f"invalid country code {country!r}")
         changes.append(("country", code))
     if sticky is not None:
         changes.append(("sticky", sticky))
@@ -57,7 +57,7 @@ def plan_policy(
         changes.append(("max_concurrency", max_concurrency))
     if ban_statuses:
         if not all(100 <= s <= 599 for s in ban_statuses):
-            raise DataError(f"ban statuses must be HTTP statuses 100-599: {list(ban_statuses)}")
+            raise InputError(f"ban statuses must be HTTP statuses 100-599: {list(ban_statuses)}")
         changes.append(("ban_statuses", tuple(ban_statuses)))
     if ban_patterns:
         changes.append(("ban_patterns", tuple(ban_patterns)))
@@ -77,4 +77,4 @@ def apply_policy(pool: ProxyPool, plan: PolicyPlan) -> bool:
 
 def _at_least_one(name: str, value: int) -> None:
     if value < 1:
-        raise DataError(f"{name} must be at least 1, not {value}")
+        raise InputError(f"{name} must be at least 1, not {value}")
