@@ -40,6 +40,8 @@ __all__ = [
     "NO_DATABASE",
     "BackupSettings",
     "DomainSettings",
+    "MetricNames",
+    "PlatformTables",
     "ProxySettings",
     "Settings",
     "ThresholdSpec",
@@ -127,6 +129,22 @@ class ProxySettings(_Model):
     ban_window_hours: int = Field(24 * 7, ge=1, le=24 * 90)
 
 
+class MetricNames(_Model):
+    """The platform's metric and label names (defaults: the runbook's and the lab's).
+
+    The runbook names ``scraper_errors_total`` (Prometheus) and ``queue_size`` (each scraper's
+    ``/metrics``); every other metric is optional and used when present (docs/platform.md).
+    """
+
+
+class PlatformTables(_Model):
+    """The platform's table and column names (defaults: the runbook's SQL).
+
+    They reach SQL only through ``psycopg.sql.Identifier`` (docs/platform.md lists which check
+    reads which).
+    """
+
+
 class BackupSettings(_Model):
     """Backups: where they go, what they hold, how long they are kept.
 
@@ -195,6 +213,8 @@ class Settings(BaseSettings):
     recent_minutes: int = Field(60, ge=1, le=24 * 60)
     proxy_window_minutes: int = Field(60, ge=1, le=24 * 60)
     stats_sample_seconds: float = Field(0.5, gt=0, le=10)
+    metric_names: MetricNames = Field(default_factory=MetricNames)
+    tables: PlatformTables = Field(default_factory=PlatformTables)
     proxies: ProxySettings = Field(default_factory=ProxySettings)
     backups: BackupSettings = Field(default_factory=BackupSettings)
     actor: str | None = None
