@@ -129,12 +129,43 @@ class ProxySettings(_Model):
     ban_window_hours: int = Field(24 * 7, ge=1, le=24 * 90)
 
 
+_METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+_LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+
+
 class MetricNames(_Model):
     """The platform's metric and label names (defaults: the runbook's and the lab's).
 
     The runbook names ``scraper_errors_total`` (Prometheus) and ``queue_size`` (each scraper's
     ``/metrics``); every other metric is optional and used when present (docs/platform.md).
+    Names are checked against Prometheus' own syntax, so nothing else can reach a query.
     """
+
+    errors: str = Field(
+        "scraper_errors_total", pattern=_METRIC_NAME, description="failed fetches (runbook)"
+    )
+    requests: str = Field(
+        "scraper_requests_total",
+        pattern=_METRIC_NAME,
+        description="fetch attempts (optional: the error share needs it)",
+    )
+    processed: str = Field(
+        "scraper_processed_total",
+        pattern=_METRIC_NAME,
+        description="items processed (optional: Prometheus or the scrapers' /metrics)",
+    )
+    queue: str = Field(
+        "queue_size", pattern=_METRIC_NAME, description="queue gauge on each scraper's /metrics"
+    )
+    domain_label: str = Field(
+        "domain", pattern=_LABEL_NAME, description="the label naming the shop domain"
+    )
+    sample_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="seconds between two /metrics samples when Prometheus lacks a series",
+    )
 
 
 class PlatformTables(_Model):
