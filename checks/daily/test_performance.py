@@ -16,16 +16,14 @@ def test_queue_size(
     ops_prometheus: Prometheus, ops_settings: Settings, ops_verdict: Verdict
 ) -> None:
     """queue_size under threshold and not growing over the last hour."""
-    snapshots = scrape_all(ops_settings.metrics_urls, timeout=ops_settings.timeouts.http)
-    ops_verdict(performance.queue_size(snapshots, ops_prometheus, ops_settings))
+    ops_verdict(performance.queue_size(scrape_all, ops_prometheus, ops_settings))
 
 
 def test_processing_rate(
     ops_prometheus: Prometheus, ops_settings: Settings, ops_verdict: Verdict
 ) -> None:
     """Items processed per second above the floor; estimated time to drain the queue."""
-    snapshots = scrape_all(ops_settings.metrics_urls, timeout=ops_settings.timeouts.http)
-    ops_verdict(performance.processing_rate(snapshots, ops_prometheus, ops_settings))
+    ops_verdict(performance.processing_rate(scrape_all, ops_prometheus, ops_settings))
 
 
 def test_proxy_performance(ops_db: Database, ops_settings: Settings, ops_verdict: Verdict) -> None:

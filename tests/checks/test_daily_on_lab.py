@@ -56,8 +56,7 @@ Check = Callable[[Stack], CheckResult]
 
 
 def _queue(s: Stack) -> CheckResult:
-    snapshots = scrape_all(s.settings.metrics_urls, timeout=s.settings.timeouts.http)
-    return performance.queue_size(snapshots, s.prometheus, s.settings)
+    return performance.queue_size(scrape_all, s.prometheus, s.settings)
 
 
 CHECKS: dict[str, Check] = {
@@ -135,10 +134,18 @@ class Fault:
     mention: str
     target: bool = False
     containers: bool = False  # its check reads the lab's containers from the Docker engine
+    judged: tuple[str, ...] = ()  # other checks that must still measure (not UNKNOWN) meanwhile
 
 
 FAULTS = [
-    Fault("scraper-stopped", "services", Severity.CRITICAL, "not_running", containers=True),
+    Fault(
+        "scraper-stopped",
+        "services",
+        Severity.CRITICAL,
+        "not_running",
+        containers=True,
+        judged=("queue",),  # judged on the scraper that still answers, naming the stopped one
+    ),
     Fault("error-burst", "error_rate", Severity.CRITICAL, "error_ratio", target=True),
     Fault("low-confidence", "domain_confidence", Severity.CRITICAL, "confidence", target=True),
     Fault("missing-prices", "coverage", Severity.CRITICAL, "price_coverage"),
@@ -159,8 +166,13 @@ def test_fault_turns_its_check_red(lab: Lab, stack: Stack, fault: Fault) -> None
     lab.inject(fault.name, target)
     try:
         red = wait_for(check, stack, lambda r: r.severity is fault.severity)
+        meanwhile = {name: CHECKS[name](stack) for name in fault.judged}
     finally:
         lab.heal()
+    for name, result in meanwhile.items():
+        assert result.severity is not Severity.UNKNOWN, f"{name}: {result.message()}"
+        notes = " ".join(m.note for m in result.measurements)
+        assert "/metrics endpoints; metrics http://127.0.0.1:" in notes, f"{name}: {notes}"
     message = red.message()
     assert red.severity is fault.severity, message
     assert fault.mention in message
