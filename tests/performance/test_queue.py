@@ -254,26 +254,6 @@ def test_no_queue_gauge_exported_is_unknown(answer: MetricsSnapshot) -> None:
     )
 
 
-def test_without_metrics_urls_the_queue_comes_from_prometheus() -> None:
-    prometheus = FakeRates({"max(queue_size)": 300.0, GROWTH: 12.0})
-    result, scrapers, _ = _queue([[]], prometheus, Settings(metrics_urls=[]))
-    assert scrapers.calls == [([], 5.0)]
-    assert _values(result) == {
-        "queue_size": (300.0, Severity.OK),
-        "queue_growth": (12.0, Severity.OK),
-    }
-    assert _notes(result)["queue_size"] == "from Prometheus (no metrics_urls configured)"
-
-
-def test_without_metrics_urls_or_prometheus_series_it_is_unknown() -> None:
-    prometheus = FakeRates({"max(queue_size)": None})
-    result, _, _ = _queue([[]], prometheus, Settings(metrics_urls=[]))
-    assert result.error == (
-        "no scraper /metrics endpoint configured (metrics_urls) and Prometheus has no queue_size "
-        "series"
-    )
-
-
 def test_queue_gauge_name_comes_from_settings() -> None:
     settings = _settings(metric_names=MetricNames(queue="crawl_backlog"))
     prometheus = FakeRates({"max(deriv(crawl_backlog[1h])) * 3600": None})
@@ -373,13 +353,6 @@ def test_drain_time_from_the_scrapers_that_answer() -> None:
     }
 
 
-def test_without_metrics_urls_the_drain_time_uses_prometheus_queue() -> None:
-    prometheus = FakeRates({PROCESSED.format(w="5m"): 2.0, "max(queue_size)": 100.0})
-    result, _, _ = _processing([[]], prometheus, Settings(metrics_urls=[]))
-    assert _values(result)["drain_time"] == (50.0, Severity.OK)
-    assert result.tables == ()
-
-
 def test_processing_rate_lets_a_prometheus_error_through() -> None:
     error = DependencyError("prometheus", "HTTP 503: service unavailable")
     with pytest.raises(DependencyError) as raised:
@@ -463,16 +436,6 @@ def test_no_processed_series_and_no_scraper_answering_is_unknown_naming_them() -
         "Prometheus has no scraper_processed_total series and none of 2 scraper /metrics "
         "endpoints answered: metrics http://127.0.0.1:8000/metrics: connection refused; "
         f"{REFUSED}"
-    )
-
-
-def test_no_processed_series_and_no_metrics_urls_is_unknown() -> None:
-    result, _, _ = _processing(
-        [[]], FakeRates({PROCESSED.format(w="5m"): None}), Settings(metrics_urls=[])
-    )
-    assert result.error == (
-        "Prometheus has no scraper_processed_total series and no scraper /metrics endpoint is "
-        "configured"
     )
 
 

@@ -47,7 +47,8 @@ class MetricsScrape(Protocol):
 
 @dataclass(frozen=True)
 class _Scrape:
-    """One scrape of every configured endpoint (URLs redacted), taken at ``at`` (clock)."""
+    """One scrape of every configured endpoint (URLs redacted); ``at`` is the clock halfway
+    through it (the endpoints are scraped concurrently)."""
 
     at: float
     results: tuple[tuple[str, MetricsSnapshot | OpsError], ...]
@@ -105,8 +106,9 @@ class _Sampler:
 
     def __call__(self) -> _Scrape:
         urls = self.settings.metrics_urls
-        at = self.clock()
+        start = self.clock()
         results = self.scrape(urls, timeout=self.settings.timeouts.http)
+        at = (start + self.clock()) / 2
         return _Scrape(at, tuple(zip((redact(u) for u in urls), results, strict=True)))
 
     def again(self) -> _Scrape:
@@ -136,8 +138,6 @@ def queue_size(
     queue = settings.metric_names.queue
     sampler = _Sampler(scrape, settings, sleep, clock)
     first = sampler()
-    if not first.results:
-        return _queue_from_prometheus(prometheus, settings, title)
     if not first.reached:
         return CheckResult.unknown(SOP, title, first.none_answered())
     size = first.largest(queue)
@@ -182,39 +182,6 @@ def _growth_from_samples(first: _Scrape, second: _Scrape, queue: str) -> tuple[f
     )
 
 
-def _queue_from_prometheus(prometheus: RateQuery, settings: Settings, title: str) -> CheckResult:
-    """No /metrics endpoint configured: the size and growth Prometheus has, if any."""
-    queue = settings.metric_names.queue
-    size = prometheus.scalar(f"max({queue})")
-    if size is None:
-        return CheckResult.unknown(
-            SOP,
-            title,
-            f"no scraper /metrics endpoint configured (metrics_urls) and Prometheus has no "
-            f"{queue} series",
-        )
-    growth = prometheus.scalar(f"max(deriv({queue}[1h])) * 3600")
-    return CheckResult(
-        SOP,
-        title,
-        (
-            Measurement(
-                "queue_size",
-                size,
-                settings.threshold("performance.queue_size"),
-                note="from Prometheus (no metrics_urls configured)",
-            ),
-            Measurement(
-                "queue_growth",
-                None if growth is None else round(growth, 1),
-                settings.threshold("performance.queue_growth"),
-                note="" if growth is not None else f"no {queue} history in Prometheus",
-            ),
-        ),
-        _REMEDY,
-    )
-
-
 def processing_rate(
     scrape: MetricsScrape,
     prometheus: RateQuery,
@@ -234,10 +201,6 @@ def processing_rate(
     rate_note = ""
     if rate is None:
         missing = f"Prometheus has no {names.processed} series"
-        if not first.results:
-            return CheckResult.unknown(
-                SOP, title, f"{missing} and no scraper /metrics endpoint is configured"
-            )
         if not first.reached:
             return CheckResult.unknown(SOP, title, f"{missing} and {first.none_answered()}")
         if first.largest(names.processed) is None:
@@ -248,8 +211,7 @@ def processing_rate(
                 "counter, or set metric_names.processed",
             )
         rate, rate_note = _rate_from_samples(first, sampler.again(), names.processed)
-    # No /metrics endpoint configured: the size Prometheus has, if any.
-    size = first.largest(names.queue) if first.results else prometheus.scalar(f"max({names.queue})")
+    size = first.largest(names.queue)
     if size is None or rate is None:
         drain: float | None = None
     elif size <= 0:
@@ -257,7 +219,6 @@ def processing_rate(
     else:
         drain = size / rate if rate > 0 else math.inf
     unreached = first.unreached_note()
-    tables = (first.table(names.queue),) if first.results else ()
     return CheckResult(
         SOP,
         title,
@@ -276,7 +237,7 @@ def processing_rate(
             ),
         ),
         _REMEDY,
-        tables=tables,
+        tables=(first.table(names.queue),),
     )
 
 
