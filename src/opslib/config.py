@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -41,8 +42,11 @@ __all__ = [
     "BackupSettings",
     "DomainSettings",
     "MetricNames",
+    "MonitoredUrlsTable",
     "PlatformTables",
+    "PriceHistoryTable",
     "ProxySettings",
+    "ScrapeLogsTable",
     "Settings",
     "ThresholdSpec",
     "Timeouts",
@@ -168,12 +172,83 @@ class MetricNames(_Model):
     )
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
+
+
+def _identifier(value: str) -> str:
+    """A column name: one SQL identifier (letters, digits, ``_``, ``$``; at most 63)."""
+    if not _IDENTIFIER.fullmatch(value):
+        raise ValueError(f"not an SQL identifier: {value!r}")
+    return value
+
+
+def _table_name(value: str) -> str:
+    """A table name: ``table`` or ``schema.table``, each part an SQL identifier."""
+    parts = value.split(".")
+    if len(parts) > 2 or not all(_IDENTIFIER.fullmatch(p) for p in parts):
+        raise ValueError(f"not a table name (table or schema.table): {value!r}")
+    return value
+
+
+class _Table(_Model):
+    @field_validator("*")
+    @classmethod
+    def _identifiers(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, str):
+            return _table_name(value) if info.field_name == "name" else _identifier(value)
+        return value
+
+
+class MonitoredUrlsTable(_Table):
+    """``monitored_urls``: the URLs watched and their shop domain (runbook)."""
+
+    name: str = "monitored_urls"
+    id: str = "id"
+    domain: str = "domain"
+
+
+class PriceHistoryTable(_Table):
+    """``price_history``: one row per price check (runbook Daily 3)."""
+
+    name: str = "price_history"
+    url_id: str = "url_id"
+    price: str = "price"
+    extraction_confidence: str = "extraction_confidence"
+    checked_at: str = "checked_at"
+
+
+class ScrapeLogsTable(_Table):
+    """``scrape_logs``: one row per request. The runbook names only the table; its proxy columns
+    are optional (without them proxy performance comes from opslib's own pool)."""
+
+    name: str = "scrape_logs"
+    started_at: str = "started_at"
+    proxy: str = "proxy"
+    proxy_country: str = "proxy_country"
+    duration_ms: str = "duration_ms"
+    outcome: str = "outcome"
+    status_code: str = "status_code"
+    proxy_fault_outcomes: tuple[str, ...] = Field(
+        ("proxy_error", "timeout", "banned"),
+        description="outcome values that are the proxy's fault (not a shop's 5xx or a parse error)",
+    )
+    proxy_fault_statuses: tuple[int, ...] = Field(
+        (401, 403, 407, 429, 451),
+        description="without an outcome column: status codes that are the proxy's fault"
+        " (no status at all, i.e. no response, is one too)",
+    )
+
+
 class PlatformTables(_Model):
     """The platform's table and column names (defaults: the runbook's SQL).
 
     They reach SQL only through ``psycopg.sql.Identifier`` (docs/platform.md lists which check
-    reads which).
+    reads which). A table may be schema-qualified (``shop.prices``).
     """
+
+    monitored_urls: MonitoredUrlsTable = Field(default_factory=MonitoredUrlsTable)
+    price_history: PriceHistoryTable = Field(default_factory=PriceHistoryTable)
+    scrape_logs: ScrapeLogsTable = Field(default_factory=ScrapeLogsTable)
 
 
 class BackupSettings(_Model):
