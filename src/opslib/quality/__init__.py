@@ -10,10 +10,13 @@ from opslib.quality._hourly import (
     price_coverage,
     recent_stats,
 )
+from opslib.quality._schema import PlatformSchema, TableKey
 
 __all__ = [
     "DomainStats",
     "HourlyStats",
+    "PlatformSchema",
+    "TableKey",
     "data_freshness",
     "domain_confidence",
     "domain_stats",

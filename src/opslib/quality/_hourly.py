@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import LiteralString
+from typing import Any
 
-from opslib.adapters import RowSource
-from opslib.config import Settings
+from psycopg import sql
+
+from opslib.adapters import Database
+from opslib.config import PlatformTables, Settings
+from opslib.quality._schema import PlatformSchema
 from opslib.results import Chart, CheckResult, Measurement, Series, Table
 
 __all__ = [
@@ -23,33 +26,34 @@ __all__ = [
 
 SOP = "daily.data_quality"
 
-# The runbook's query (Daily Operations 3), with the window as a parameter. Its window
-# (`checked_at > NOW() - INTERVAL '24 hours'`) starts inside an hour, so its oldest bucket holds a
-# sliver of that hour: a small sample whose coverage and confidence swing by chance. Here the
-# window is whole hours: the current hour and the (hours - 1) complete ones before it.
-_HOURLY_SQL: LiteralString = """
+# The runbook's query (Daily Operations 3), with the window as a parameter and the configured
+# names. Its window (`checked_at > NOW() - INTERVAL '24 hours'`) starts inside an hour, so its
+# oldest bucket holds a sliver of that hour: a small sample whose coverage and confidence swing by
+# chance. Here the window is whole hours: the current hour and the (hours - 1) complete ones
+# before it.
+_HOURLY_SQL = sql.SQL("""
 SELECT
-    date_trunc('hour', checked_at) AS hour,
+    date_trunc('hour', {checked_at}) AS hour,
     count(*) AS total,
-    count(*) FILTER (WHERE price IS NOT NULL) AS with_price,
-    avg(extraction_confidence) AS avg_confidence
-FROM price_history
-WHERE checked_at >= date_trunc('hour', now()) - make_interval(hours => %(hours)s - 1)
+    {with_price} AS with_price,
+    {avg_confidence} AS avg_confidence
+FROM {price_history}
+WHERE {checked_at} >= date_trunc('hour', now()) - make_interval(hours => %(hours)s - 1)
 GROUP BY 1
 ORDER BY 1 DESC
-"""
+""")
 
-_RECENT_SQL: LiteralString = """
+_RECENT_SQL = sql.SQL("""
 SELECT
     date_trunc('hour', now()) AS hour,
     count(*) AS total,
-    count(*) FILTER (WHERE price IS NOT NULL) AS with_price,
-    avg(extraction_confidence) AS avg_confidence
-FROM price_history
-WHERE checked_at > now() - make_interval(mins => %(minutes)s)
-"""
+    {with_price} AS with_price,
+    {avg_confidence} AS avg_confidence
+FROM {price_history}
+WHERE {checked_at} > now() - make_interval(mins => %(minutes)s)
+""")
 
-_NEWEST_SQL: LiteralString = "SELECT max(checked_at) AS newest, now() AS now FROM price_history"
+_NEWEST_SQL = sql.SQL("SELECT max({checked_at}) AS newest, now() AS now FROM {price_history}")
 
 _REMEDY_QUALITY = (
     "Data Quality response: find the domains with the emergency query (confidence by domain), "
@@ -63,51 +67,90 @@ class HourlyStats:
 
     hour: datetime
     total: int
-    with_price: int
+    with_price: int | None
     avg_confidence: float | None
 
     @property
     def coverage(self) -> float | None:
-        return self.with_price / self.total if self.total else None
+        """``with_price / total`` (None without rows or without a price column)."""
+        if not self.total or self.with_price is None:
+            return None
+        return self.with_price / self.total
 
 
-def hourly_stats(db: RowSource, hours: int) -> list[HourlyStats]:
-    """The hourly rows, newest first."""
-    return [
-        HourlyStats(
-            hour=r["hour"],
-            total=int(r["total"]),
-            with_price=int(r["with_price"] or 0),
-            avg_confidence=None if r["avg_confidence"] is None else float(r["avg_confidence"]),
-        )
-        for r in db.fetch_all(_HOURLY_SQL, {"hours": hours})
-    ]
+def _figures(schema: PlatformSchema) -> dict[str, sql.Composable]:
+    """The query parts: a column the table lacks (price, confidence) reads as NULL."""
+    price = schema.column("price_history", "price")
+    confidence = schema.column("price_history", "extraction_confidence")
+    return {
+        "price_history": schema.table("price_history"),
+        "checked_at": schema.column("price_history", "checked_at"),
+        "with_price": sql.SQL("count(*) FILTER (WHERE {} IS NOT NULL)").format(price)
+        if schema.has("price_history", "price")
+        else sql.SQL("NULL::bigint"),
+        "avg_confidence": sql.SQL("avg({})").format(confidence)
+        if schema.has("price_history", "extraction_confidence")
+        else sql.SQL("NULL::float8"),
+    }
 
 
-def recent_stats(db: RowSource, minutes: int) -> HourlyStats:
+def _read(db: Database, schema: PlatformSchema | None) -> PlatformSchema:
+    if schema is None:
+        schema = PlatformSchema.read(db, PlatformTables())
+    schema.require("price_history", "checked_at")
+    return schema
+
+
+def hourly_stats(
+    db: Database, hours: int, schema: PlatformSchema | None = None
+) -> list[HourlyStats]:
+    """The hourly rows, newest first (``schema``: the configured tables, read when not given).
+
+    Raises DependencyError naming the setting when the table or ``checked_at`` is absent.
+    """
+    query = _HOURLY_SQL.format(**_figures(_read(db, schema)))
+    return [_stats(r) for r in db.fetch_all(query, {"hours": hours})]
+
+
+def recent_stats(db: Database, minutes: int, schema: PlatformSchema | None = None) -> HourlyStats:
     """The same figures over the last ``minutes`` (a fault that began minutes ago shows here
     long before it moves the current hour's average)."""
-    r = db.fetch_all(_RECENT_SQL, {"minutes": minutes})[0]
+    query = _RECENT_SQL.format(**_figures(_read(db, schema)))
+    return _stats(db.fetch_all(query, {"minutes": minutes})[0])
+
+
+def newest_row(
+    db: Database, schema: PlatformSchema | None = None
+) -> tuple[datetime | None, datetime]:
+    """``max(checked_at)`` and the server's ``now()``."""
+    schema = _read(db, schema)
+    query = _NEWEST_SQL.format(
+        checked_at=schema.column("price_history", "checked_at"),
+        price_history=schema.table("price_history"),
+    )
+    row = db.fetch_all(query)[0]
+    return row["newest"], row["now"]
+
+
+def _stats(r: dict[str, Any]) -> HourlyStats:
     return HourlyStats(
         hour=r["hour"],
         total=int(r["total"]),
-        with_price=int(r["with_price"] or 0),
+        with_price=None if r["with_price"] is None else int(r["with_price"]),
         avg_confidence=None if r["avg_confidence"] is None else float(r["avg_confidence"]),
     )
 
 
-def newest_row(db: RowSource) -> tuple[datetime | None, datetime]:
-    """``max(checked_at)`` and the server's ``now()``."""
-    row = db.fetch_all(_NEWEST_SQL)[0]
-    return row["newest"], row["now"]
-
-
-def data_freshness(db: RowSource, settings: Settings) -> CheckResult:
+def data_freshness(db: Database, settings: Settings) -> CheckResult:
     """New rows keep arriving: the newest is recent and no complete hour of the window is empty."""
     hours = settings.quality_hours
     title = f"price data is fresh and no hour of the last {hours} h is missing"
-    newest, now = newest_row(db)
-    stats = hourly_stats(db, hours)
+    schema = PlatformSchema.read(db, settings.tables)
+    reason = schema.missing("price_history", "checked_at")
+    if reason is not None:
+        return CheckResult.unknown(SOP, title, reason)
+    newest, now = newest_row(db, schema)
+    stats = hourly_stats(db, hours, schema)
     age = None if newest is None else (now - newest).total_seconds() / 60
     present = {s.hour for s in stats}
     current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
@@ -121,7 +164,7 @@ def data_freshness(db: RowSource, settings: Settings) -> CheckResult:
                 "newest_row_age",
                 None if age is None else round(age, 1),
                 settings.threshold("quality.freshness"),
-                note="price_history is empty"
+                note=f"{schema.name('price_history')} is empty"
                 if newest is None
                 else f"newest row at {newest:%Y-%m-%d %H:%M}",
             ),
@@ -140,7 +183,7 @@ def data_freshness(db: RowSource, settings: Settings) -> CheckResult:
     )
 
 
-def price_coverage(db: RowSource, settings: Settings) -> CheckResult:
+def price_coverage(db: Database, settings: Settings) -> CheckResult:
     """Share of extractions with a price, per hour (hours with too few rows are not judged)."""
     return _per_hour(
         db,
@@ -149,10 +192,11 @@ def price_coverage(db: RowSource, settings: Settings) -> CheckResult:
         name="price_coverage",
         value=lambda s: s.coverage,
         threshold_name="quality.price_coverage",
+        column="price",
     )
 
 
-def extraction_confidence(db: RowSource, settings: Settings) -> CheckResult:
+def extraction_confidence(db: Database, settings: Settings) -> CheckResult:
     """Average extraction confidence per hour."""
     return _per_hour(
         db,
@@ -161,26 +205,34 @@ def extraction_confidence(db: RowSource, settings: Settings) -> CheckResult:
         name="avg_confidence",
         value=lambda s: s.avg_confidence,
         threshold_name="quality.avg_confidence",
+        column="extraction_confidence",
     )
 
 
 def _per_hour(
-    db: RowSource,
+    db: Database,
     settings: Settings,
     *,
     title: str,
     name: str,
     value: Callable[[HourlyStats], float | None],
     threshold_name: str,
+    column: str,
 ) -> CheckResult:
     """Judge ``value`` of every hour with enough rows, and of the last ``recent_minutes``."""
-    stats = hourly_stats(db, settings.quality_hours)
+    schema = PlatformSchema.read(db, settings.tables)
+    reason = schema.missing("price_history", "checked_at", column)
+    if reason is not None:
+        return CheckResult.unknown(SOP, title, reason)
+    stats = hourly_stats(db, settings.quality_hours, schema)
     if not stats:
         return CheckResult.unknown(
-            SOP, title, f"price_history has no rows in the last {settings.quality_hours} h"
+            SOP,
+            title,
+            f"{schema.name('price_history')} has no rows in the last {settings.quality_hours} h",
         )
     threshold = settings.threshold(threshold_name)
-    recent = recent_stats(db, settings.recent_minutes)
+    recent = recent_stats(db, settings.recent_minutes, schema)
     judged = [(f"last {settings.recent_minutes} min", recent)] if recent.total else []
     judged += [(f"{s.hour:%m-%d %H:00}", s) for s in stats]
     measurements = []
@@ -227,7 +279,7 @@ def _hourly_table(stats: list[HourlyStats]) -> Table:
             (
                 f"{s.hour:%Y-%m-%d %H:00}",
                 str(s.total),
-                str(s.with_price),
+                "-" if s.with_price is None else str(s.with_price),
                 "-" if s.coverage is None else f"{s.coverage:.1%}",
                 "-" if s.avg_confidence is None else f"{s.avg_confidence:.3f}",
             )
