@@ -17,7 +17,13 @@ from opslib.proxies._importer import (
 )
 from opslib.proxies._judges import LEAK_HEADERS, JudgeAnswer, JudgeBaseline, read_judge_answer
 from opslib.proxies._model import SCHEMES, Proxy, ProxyState, parse_proxy_url
-from opslib.proxies._performance import ProxyStats, proxy_performance, proxy_stats
+from opslib.proxies._performance import (
+    ProxySource,
+    ProxyStats,
+    pool_proxy_stats,
+    proxy_performance,
+    proxy_stats,
+)
 from opslib.proxies._policy import ANY_COUNTRY, PolicyPlan, apply_policy, plan_policy
 from opslib.proxies._pool import DomainPolicy, Lease, Outcome, PoolProxy, ProxyPool
 from opslib.proxies._probing import ProbeRun, proxies_to_test, run_probes
@@ -44,6 +50,7 @@ __all__ = [
     "ProbeRun",
     "Proxy",
     "ProxyPool",
+    "ProxySource",
     "ProxyState",
     "ProxyStats",
     "RotationPlan",
@@ -61,6 +68,7 @@ __all__ = [
     "plan_policy",
     "plan_rotation",
     "pool_latency",
+    "pool_proxy_stats",
     "probe_proxies",
     "proxies_to_test",
     "proxy_performance",
