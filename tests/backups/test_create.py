@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 from psycopg import conninfo, sql
 
-from opslib.backups import Catalog, PgTools, check_integrity, create_backup, read_manifest
-from opslib.config import BackupSettings
+from opslib.backups import (
+    Catalog,
+    PgTools,
+    check_integrity,
+    create_backup,
+    read_manifest,
+    verify_backup,
+)
+from opslib.config import BackupSettings, PlatformTables
 from opslib.errors import ConfigError, DependencyError
 from tests.backups.conftest import run_cli, seed
 from tests.dbkit import TestDatabase
@@ -184,3 +191,30 @@ def test_emergency_backup_is_tagged_and_restorable(
     assert record.kind == "emergency"
     done = run_cli(seeded_db.dsn, backup_dir, "backup", "verify", name)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_manifest_counts_the_configured_tables(
+    seeded_db: TestDatabase, settings: BackupSettings
+) -> None:
+    """A platform with its own names: counted and verified under them, the newest row too."""
+    seeded_db.execute(
+        "ALTER TABLE price_history RENAME TO prices;"
+        " ALTER TABLE prices RENAME COLUMN checked_at TO seen_at;"
+        " CREATE SCHEMA shop; ALTER TABLE monitored_urls SET SCHEMA shop"
+    )
+    tables = PlatformTables.model_validate(
+        {
+            "price_history": {"name": "prices", "checked_at": "seen_at"},
+            "monitored_urls": {"name": "shop.monitored_urls"},
+        }
+    )
+    made = create_backup(seeded_db, settings, tables=tables)
+    manifest = read_manifest(made.path)
+    assert manifest.row_counts == {"shop.monitored_urls": 20, "prices": 500, "scrape_logs": 250}
+    newest = seeded_db.fetch_one("SELECT max(seen_at) AS m FROM prices")
+    assert newest is not None
+    assert manifest.newest_checked_at == newest["m"]
+    report = verify_backup(seeded_db, settings, tables=tables)
+    assert report.ok, report.problems
+    assert report.row_counts == manifest.row_counts
+    assert report.newest_checked_at == newest["m"]

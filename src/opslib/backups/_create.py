@@ -22,7 +22,6 @@ from opslib.backups._manifest import (
     CONFIG_FILE,
     DUMP_FILE,
     MANIFEST_FILE,
-    PLATFORM_TABLES,
     SUMS_FILE,
     BackupKind,
     FileEntry,
@@ -40,8 +39,9 @@ from opslib.backups._store import (
     writer_lock,
 )
 from opslib.backups._tools import find_tools, server_major
-from opslib.config import BackupSettings
+from opslib.config import BackupSettings, PlatformTables
 from opslib.errors import ConfigError, DependencyError, OpsError
+from opslib.quality import PlatformSchema, TableKey
 
 __all__ = ["CreatedBackup", "Progress", "create_backup", "plan_create"]
 
@@ -81,12 +81,14 @@ def create_backup(
     *,
     kind: BackupKind = "regular",
     progress: Progress | None = None,
+    tables: PlatformTables | None = None,
 ) -> CreatedBackup:
     """Dump ``db`` (custom format) and tar the config paths into a new backup.
 
     Files are written under a temporary name in the backup directory, fsynced, and the folder is
     renamed into place: a reader sees a complete backup or none. ``emergency`` backups use the
-    fastest compression. Raises ConfigError / DependencyError with one line on failure.
+    fastest compression. The manifest counts the rows of the platform tables (``tables``: their
+    configured names) that exist. Raises ConfigError / DependencyError with one line on failure.
     """
     say = progress or (lambda _msg: None)
     started = time.monotonic()
@@ -114,6 +116,7 @@ def create_backup(
                 settings=settings,
                 version=version,
                 say=say,
+                tables=tables if tables is not None else PlatformTables(),
             )
             fsync_dir(tmp)
             tmp.rename(folder / name)
@@ -139,6 +142,7 @@ def _write(
     settings: BackupSettings,
     version: str,
     say: Progress,
+    tables: PlatformTables,
 ) -> Manifest:
     dump = tmp / DUMP_FILE
     with (
@@ -158,7 +162,7 @@ def _write(
         say(f"dumping database {row['db']} into {tmp.parent}")
         proc = snap.spawn_client(pg_dump, args)
         try:
-            counts, newest = _figures(snap)
+            counts, newest = _figures(snap, tables)
             _tar_config(tmp / CONFIG_FILE, settings.config_paths)
             _, err = proc.communicate(timeout=settings.dump_timeout)
         except BaseException:
@@ -173,6 +177,7 @@ def _write(
     files = []
     for file_name in (DUMP_FILE, CONFIG_FILE):
         path = tmp / file_name
+        path.chmod(0o600)  # pg_dump and tarfile create files by the umask (0644)
         _fsync(path)
         size, digest = sha256_file(path)
         files.append(FileEntry(name=file_name, bytes=size, sha256=digest))
@@ -195,18 +200,25 @@ def _write(
     return manifest
 
 
-def _figures(db: Database) -> tuple[dict[str, int], datetime | None]:
+_COUNTED: tuple[TableKey, ...] = ("monitored_urls", "price_history", "scrape_logs")
+
+
+def _figures(db: Database, tables: PlatformTables) -> tuple[dict[str, int], datetime | None]:
+    """Rows of each platform table that exists (by its configured name) and the newest
+    ``checked_at`` of the price table (None when it or the column is absent)."""
+    schema = PlatformSchema.read(db, tables)
     counts: dict[str, int] = {}
-    for table in PLATFORM_TABLES:
-        found = db.fetch_one("SELECT to_regclass(%s) IS NOT NULL AS ok", (table,))
-        if found and found["ok"]:
-            row = db.fetch_one(
-                sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
-            )
-            counts[table] = int(row["n"]) if row else 0
+    for key in _COUNTED:
+        if schema.columns[key] is not None:
+            row = db.fetch_one(sql.SQL("SELECT count(*) AS n FROM {}").format(schema.table(key)))
+            counts[schema.name(key)] = int(row["n"]) if row else 0
     newest = None
-    if "price_history" in counts:
-        row = db.fetch_one("SELECT max(checked_at) AS newest FROM price_history")
+    if schema.has("price_history", "checked_at"):
+        row = db.fetch_one(
+            sql.SQL("SELECT max({}) AS newest FROM {}").format(
+                schema.column("price_history", "checked_at"), schema.table("price_history")
+            )
+        )
         newest = row["newest"] if row else None
     return counts, newest
 

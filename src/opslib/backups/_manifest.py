@@ -31,7 +31,6 @@ DUMP_FILE = "db.dump"
 CONFIG_FILE = "config.tar.gz"
 MANIFEST_FILE = "manifest.json"
 SUMS_FILE = "SHA256SUMS"
-PLATFORM_TABLES = ("monitored_urls", "price_history", "scrape_logs")
 _CHUNK = 1 << 20
 
 BackupKind = Literal["regular", "emergency"]
@@ -60,7 +59,7 @@ class Manifest(BaseModel):
     database: str
     server_version: str
     files: tuple[FileEntry, ...]
-    row_counts: dict[str, int]
+    row_counts: dict[str, int]  # platform table, by its configured name -> rows
     newest_checked_at: datetime | None
     config_paths: tuple[str, ...] = ()
 
@@ -83,8 +82,9 @@ def sha256_file(path: Path) -> tuple[int, str]:
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` and fsync it."""
-    with path.open("wb") as fh:
+    """Write ``data`` to ``path`` (mode 0600: a backup is for its owner only) and fsync it."""
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

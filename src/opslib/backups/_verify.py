@@ -9,7 +9,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import LiteralString
 
 from psycopg import sql
 
@@ -18,19 +17,21 @@ from opslib.backups._catalog import BackupRecord, Catalog
 from opslib.backups._create import Progress
 from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
 from opslib.backups._tools import PgTools, find_tools, list_archive, server_major
-from opslib.config import BackupSettings
+from opslib.config import BackupSettings, PlatformTables
 from opslib.errors import DataError, InputError, OpsError
+from opslib.quality import PlatformSchema
 
 __all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
 
 SCRATCH_PREFIX = "opslib_verify_"
 _STEP = re.compile(r"^pg_restore: (creating|processing data for table|processing item) ")
 # One pass over the restored prices: the count, the newest row, and rows that must not exist.
-# (Prices pointing at no URL are ruled out by the foreign key pg_restore validates.)
-_PRICES: LiteralString = (
-    "SELECT count(*) AS n, max(checked_at) AS newest,"
-    " count(*) FILTER (WHERE price < 0) AS negative,"
-    " count(*) FILTER (WHERE checked_at > %(limit)s) AS later FROM price_history"
+# (Prices pointing at no URL are ruled out by the foreign key pg_restore validates.) Names are
+# the configured ones; a price column the table lacks skips the negative-price count.
+_PRICES = sql.SQL(
+    "SELECT count(*) AS n, max({checked_at}) AS newest,"
+    " {negative} AS negative,"
+    " count(*) FILTER (WHERE {checked_at} > %(limit)s) AS later FROM {table}"
 )
 
 
@@ -69,11 +70,14 @@ def verify_backup(
     name: str | None = None,
     *,
     progress: Progress | None = None,
+    tables: PlatformTables | None = None,
 ) -> VerifyReport:
     """Restore the newest (or ``name``) backup into a new scratch database and check it.
 
     The scratch database gets a unique name and is dropped afterwards, also on failure; the live
-    database is never written. The outcome is recorded in the catalogue.
+    database is never written. The restored row counts are compared with the manifest's, and
+    the price table (``tables``: the configured names) for its newest ``checked_at``. The
+    outcome is recorded in the catalogue.
     """
     say = progress or (lambda _msg: None)
     started = time.monotonic()
@@ -98,7 +102,9 @@ def verify_backup(
             ) as restored:
                 problems = _restore(tools, restored, record, say, timeout=settings.restore_timeout)
                 if not problems:
-                    counts, newest, problems = _compare(restored, manifest)
+                    counts, newest, problems = _compare(
+                        restored, manifest, tables if tables is not None else PlatformTables()
+                    )
         finally:
             db.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
@@ -174,26 +180,32 @@ def _restore(
 
 
 def _compare(
-    restored: Database, manifest: Manifest
+    restored: Database, manifest: Manifest, tables: PlatformTables
 ) -> tuple[dict[str, int], datetime | None, list[str]]:
     problems: list[str] = []
     counts: dict[str, int] = {}
     newest = None
     limit = manifest.created_at + timedelta(minutes=5)
+    schema = PlatformSchema.read(restored, tables)
+    # The price figures as create took them: only where the price table has checked_at.
+    prices = schema.name("price_history")
+    judge_prices = schema.has("price_history", "checked_at")
     for table in sorted(manifest.row_counts):
         try:
-            if table == "price_history":
-                row = restored.fetch_one(_PRICES, {"limit": limit})
+            if table == prices and judge_prices:
+                row = restored.fetch_one(_prices_query(schema), {"limit": limit})
             else:
                 row = restored.fetch_one(
-                    sql.SQL("SELECT count(*) AS n FROM {}").format(sql.Identifier(table))
+                    sql.SQL("SELECT count(*) AS n FROM {}").format(
+                        sql.Identifier(*table.split("."))
+                    )
                 )
         except OpsError as exc:
             problems.append(f"{table}: cannot be read after restore: {exc}")
             continue
         assert row is not None
         counts[table] = int(row["n"])
-        if table == "price_history":
+        if table == prices and judge_prices:
             newest = row["newest"]
             problems += _price_problems(row, manifest)
     problems[:0] = [
@@ -202,6 +214,17 @@ def _compare(
         if table in counts and counts[table] != expected
     ]
     return counts, newest, problems
+
+
+def _prices_query(schema: PlatformSchema) -> sql.Composed:
+    price = schema.column("price_history", "price")
+    return _PRICES.format(
+        checked_at=schema.column("price_history", "checked_at"),
+        negative=sql.SQL("count(*) FILTER (WHERE {} < 0)").format(price)
+        if schema.has("price_history", "price")
+        else sql.SQL("0"),
+        table=schema.table("price_history"),
+    )
 
 
 def _price_problems(row: Row, manifest: Manifest) -> list[str]:
