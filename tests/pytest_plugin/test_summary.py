@@ -44,6 +44,7 @@ def test_summary_next_to_html(checks: pytest.Pytester) -> None:
         "duration",
         "exit_status",
         "fail_on",
+        "platform",
         "counts",
         "config_error",
         "config_problems",
@@ -57,6 +58,7 @@ def test_summary_next_to_html(checks: pytest.Pytester) -> None:
     assert 0 <= summary["duration"] < 60
     assert summary["exit_status"] == 1
     assert summary["fail_on"] == "CRITICAL"
+    assert summary["platform"] is None  # these checks read no settings
     assert summary["counts"] == {"OK": 0, "WARNING": 1, "CRITICAL": 0, "UNKNOWN": 1}
     warning, unknown = summary["checks"]
     assert warning == {
