@@ -131,7 +131,7 @@ def restore_drill(db: Database, settings: Settings) -> CheckResult:
     """The newest backup restores into a scratch database and matches its manifest."""
     title = "restore drill of the newest backup"
     try:
-        report = verify_backup(db, settings.backups)
+        report = verify_backup(db, settings.backups, tables=settings.tables)
     except OpsError as exc:
         return CheckResult.unknown(_SOP, title, str(exc))
     return CheckResult(

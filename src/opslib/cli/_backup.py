@@ -29,7 +29,13 @@ def _create(app: AppContext, kind: backups.BackupKind, dry_run: bool) -> None:
         app.output.data({"dry_run": True, "would": plan}, f"would {plan}")
         return
     with app.audit.action(action, {"kind": kind}, dry_run=False) as outcome:
-        made = backups.create_backup(app.database, settings, kind=kind, progress=_progress(app))
+        made = backups.create_backup(
+            app.database,
+            settings,
+            kind=kind,
+            progress=_progress(app),
+            tables=app.settings.tables,
+        )
         outcome.detail = f"created {made.name}"
     for line in made.recovered:
         app.output.info(f"settled an interrupted backup: {line}")
@@ -134,7 +140,9 @@ def verify_cmd(app: AppContext, name: str | None, dry_run: bool) -> None:
         )
         return
     with app.audit.action("backup.verify", {"name": name}, dry_run=False) as outcome:
-        report = backups.verify_backup(app.database, settings, name, progress=_progress(app))
+        report = backups.verify_backup(
+            app.database, settings, name, progress=_progress(app), tables=app.settings.tables
+        )
         outcome.detail = f"{report.name}: {'ok' if report.ok else 'failed'}"
     app.output.data(
         {
