@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from opslib.adapters import Database
-from opslib.config import Settings
-from opslib.proxies import ProbeResult, ProxyPool, leaking_proxies, parse_proxy_url
+from opslib.config import ProxySettings, Settings
+from opslib.proxies import (
+    ProbeResult,
+    ProxyPool,
+    country_distribution,
+    leaking_proxies,
+    parse_proxy_url,
+)
 from opslib.results import Severity
 
 
@@ -29,3 +37,23 @@ def test_leak_check_is_unknown_untested_ok_clean_critical_leaking(platform_db: D
     assert urls[2] in red.message()
     assert urls[0] not in red.message()
     assert "opslib proxies rotate" in red.message()
+
+
+def test_required_countries_match_the_pool_whatever_their_case(platform_db: Database) -> None:
+    # The pool keeps codes as imported (lower case); operators write DE as often as de.
+    pool = ProxyPool(platform_db)
+    pool.upsert(parse_proxy_url(f"http://127.0.0.1:{9100 + n}", country="de") for n in range(2))
+    pool.upsert(parse_proxy_url(f"http://127.0.0.1:{9200 + n}", country="FR") for n in range(2))
+    required = {"DE": 2, "fr": 2, "US": 1}
+    settings = Settings(proxies=ProxySettings(required_countries=required))
+    result = country_distribution(pool, settings, datetime.now(UTC))
+    shortfall = {
+        m.subject.upper(): m.value for m in result.measurements if m.name == "country_shortfall"
+    }
+    assert shortfall == {"DE": 0, "FR": 0, "US": 1}, result.message()
+    assert result.severity is Severity.CRITICAL
+    assert "0 healthy, 1 required" in result.message()
+    [table] = result.tables
+    assert {row[0]: row[1:3] for row in table.rows} == {
+        "DE": ("2", "2"), "FR": ("2", "2"), "US": ("0", "1"),
+    }  # fmt: skip

@@ -57,19 +57,23 @@ def healthy_proxies(pool: ProxyPool, settings: Settings, now: datetime) -> Check
 
 
 def country_distribution(pool: ProxyPool, settings: Settings, now: datetime) -> CheckResult:
-    """Healthy proxies per country against the required minimums and the maximum share."""
+    """Healthy proxies per country against the required minimums and the maximum share.
+
+    Country codes match whatever their case: the pool stores them as imported (lower case),
+    ``required_countries`` as written in the config."""
     title = "geographic distribution of healthy proxies"
     healthy = _healthy(pool, settings, now)
-    counts = Counter(p.country or "??" for p in healthy)
-    required = settings.proxies.required_countries
+    counts = Counter((p.country or "??").upper() for p in healthy)
+    wanted = settings.proxies.required_countries
     measurements = [
         Measurement(
-            "country_shortfall", max(0, minimum - counts[country]),
+            "country_shortfall", max(0, minimum - counts[country.upper()]),
             settings.threshold("proxies.country_shortfall"), country,
-            note=f"{counts[country]} healthy, {minimum} required",
+            note=f"{counts[country.upper()]} healthy, {minimum} required",
         )
-        for country, minimum in sorted(required.items())
+        for country, minimum in sorted(wanted.items())
     ]  # fmt: skip
+    required = {country.upper(): minimum for country, minimum in wanted.items()}
     total = sum(counts.values())
     share = settings.threshold("proxies.country_share")
     if total:
