@@ -90,14 +90,29 @@ def test_only_running_containers_are_sampled_for_the_configured_time() -> None:
     assert {m.subject for m in result.measurements} == {"s-1", "s-3"}
 
 
-def test_no_running_container_is_unknown_and_samples_nothing() -> None:
-    platform = FakePlatform([container("s-1", state="exited", exit_code=1)])
+def test_no_container_at_all_is_unknown() -> None:
+    platform = FakePlatform([])
     result = resource_usage(platform, Settings(compose_project="shop"))
     assert result.severity is Severity.UNKNOWN
     assert result.message() == (
         "UNKNOWN: container CPU and memory under thresholds: "
-        "no running containers in compose project 'shop'"
+        "no containers in compose project 'shop'"
     )
+    assert platform.usage_asked == []
+
+
+def test_stopped_containers_use_nothing_and_leave_the_fault_to_the_services_check() -> None:
+    # A platform with one crawler: stopping it is the services check's CRITICAL, not a second
+    # red line here (an UNKNOWN fails the run just as well).
+    platform = FakePlatform(
+        [container("crawler-1", state="exited", exit_code=0),
+         container("migrate-1", state="exited", exit_code=0)]
+    )  # fmt: skip
+    result = resource_usage(platform, Settings(compose_project="shop"))
+    assert result.severity is Severity.OK
+    [measurement] = result.measurements
+    assert (measurement.name, measurement.value) == ("running_containers", 0)
+    assert "none of the 2 containers is running" in measurement.note
     assert platform.usage_asked == []
 
 

@@ -26,13 +26,24 @@ class UsageSource(Protocol):
 
 
 def resource_usage(platform: UsageSource, settings: Settings) -> CheckResult:
-    """CPU % and memory % of limit of each running container, sampled concurrently."""
+    """CPU % and memory % of limit of each running container, sampled concurrently.
+
+    Containers that are not running use nothing: when none runs there is nothing over a limit
+    (the services check judges stopped containers, so one stopped container does not turn this
+    check red as well). UNKNOWN only when the project has no containers at all."""
     title = "container CPU and memory under thresholds"
-    running = [c for c in platform.containers() if c.running]
-    if not running:
+    containers = platform.containers()
+    if not containers:
         return CheckResult.unknown(
-            SOP, title, f"no running containers in compose project {settings.compose_project!r}"
+            SOP, title, f"no containers in compose project {settings.compose_project!r}"
         )
+    running = [c for c in containers if c.running]
+    if not running:
+        note = (
+            f"none of the {len(containers)} containers is running: nothing to sample"
+            " (the services check judges stopped containers)"
+        )
+        return CheckResult(SOP, title, (Measurement("running_containers", 0, note=note),))
     usage = platform.usage(running, sample_seconds=settings.stats_sample_seconds)
     cpu = settings.threshold("health.cpu_percent")
     mem = settings.threshold("health.memory_percent")
