@@ -33,7 +33,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from opslib._config_env import PlainListEnvSource, unknown_variables
 from opslib.errors import ConfigError
+from opslib.redact import redact, remember_secrets
 from opslib.results import Threshold
 from opslib.thresholds import DEFAULT_THRESHOLDS
 
@@ -78,10 +80,14 @@ class Timeouts(_Model):
 
 
 class ThresholdSpec(_Model):
-    """An override of a default threshold; unset limits keep the default."""
+    """An override of a default threshold; unset limits keep the default.
 
-    warn: float | None = None
-    crit: float | None = None
+    When only ``crit`` is given and the default ``warn`` lies beyond it, ``warn`` follows
+    ``crit`` (the tightened limit wins); a ``warn`` given beyond its ``crit`` is an error.
+    """
+
+    warn: float | None = Field(None, allow_inf_nan=False)
+    crit: float | None = Field(None, allow_inf_nan=False)
 
 
 class DomainSettings(_Model):
@@ -99,9 +105,25 @@ def _http_urls(cls: type, value: str | list[str] | None) -> str | list[str] | No
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises on a port that is not a number
         except ValueError as exc:
-            raise ValueError(f"not a valid URL: {url!r} ({exc})") from exc
+            raise ValueError(f"not a valid URL: {redact(repr(url))} ({exc})") from exc
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
+            raise ValueError(f"not an http(s) URL: {redact(repr(url))}")
+    return value
+
+
+def _url_secrets(urls: list[str | None]) -> list[str]:
+    """The URLs that carry a password (remembered, so that no message shows it)."""
+    return [url for url in urls if url and "@" in url and "://" in url]
+
+
+_COUNTRY = re.compile(r"[A-Za-z]{2}")
+_DOCKER_SCHEMES = ("unix", "tcp", "http", "https", "ssh", "npipe")
+
+
+def _not_empty_path(cls: type, value: Any) -> Any:
+    """An empty path would mean the working directory: refused."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty path")
     return value
 
 
@@ -131,6 +153,19 @@ class ProxySettings(_Model):
         default_factory=dict, description="country code -> minimum healthy proxies"
     )
     ban_window_hours: int = Field(24 * 7, ge=1, le=24 * 90)
+
+    @field_validator("required_countries")
+    @classmethod
+    def _countries(cls, value: dict[str, int]) -> dict[str, int]:
+        for code, minimum in value.items():
+            if not _COUNTRY.fullmatch(code):
+                raise ValueError(f"{code!r} is not a two-letter country code (e.g. US)")
+            if minimum < 0:
+                raise ValueError(f"{code}: minimum {minimum} is negative")
+        upper = {code.upper(): minimum for code, minimum in value.items()}
+        if len(upper) != len(value):
+            raise ValueError("a country is listed twice (codes are case-insensitive)")
+        return upper
 
 
 _METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
@@ -272,6 +307,16 @@ class BackupSettings(_Model):
 
     backup_dir: Path = Path("/var/backups/opslib")
     config_paths: list[Path] = Field(default_factory=list)
+    _paths = field_validator("backup_dir", "pg_bin_dir", mode="before")(_not_empty_path)
+
+    @field_validator("config_paths", mode="before")
+    @classmethod
+    def _config_paths(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            for path in value:
+                _not_empty_path(cls, path)
+        return value
+
     keep_daily: int = Field(7, ge=0, le=3660)
     keep_weekly: int = Field(4, ge=0, le=520)
     keep_monthly: int = Field(6, ge=0, le=240)
@@ -328,23 +373,53 @@ class Settings(BaseSettings):
 
     _http_url = field_validator("prometheus_url", "metrics_urls")(_http_urls)
 
+    @field_validator("database_dsn", mode="before")
+    @classmethod
+    def _empty_dsn(cls, value: Any) -> Any:
+        """An empty DSN is no DSN (libpq would take it as the local socket)."""
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(text, str) and not text.strip() else value
+
+    @field_validator("metrics_urls")
+    @classmethod
+    def _some_metrics(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("at least one URL is needed (every scraper's /metrics)")
+        return value
+
+    @field_validator("docker_host", mode="before")
+    @classmethod
+    def _docker_host(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None  # unset: the environment's DOCKER_HOST
+        if isinstance(value, str) and value.partition("://")[0] not in _DOCKER_SCHEMES:
+            schemes = ", ".join(f"{s}://" for s in _DOCKER_SCHEMES)
+            raise ValueError(f"{redact(repr(value))} is not a Docker address ({schemes})")
+        return value
+
     @field_validator("thresholds")
     @classmethod
     def _known_thresholds(cls, value: dict[str, ThresholdSpec]) -> dict[str, ThresholdSpec]:
         unknown = sorted(set(value) - set(DEFAULT_THRESHOLDS))
         if unknown:
             raise ValueError(f"unknown threshold name(s): {', '.join(unknown)}")
+        for name, spec in value.items():
+            _check_order(name, _overridden(DEFAULT_THRESHOLDS[name], spec))
         return value
 
     @field_validator("domains")
     @classmethod
     def _known_domain_thresholds(
-        cls, value: dict[str, DomainSettings]
+        cls, value: dict[str, DomainSettings], info: ValidationInfo
     ) -> dict[str, DomainSettings]:
+        general: dict[str, ThresholdSpec] = info.data.get("thresholds", {})
         for domain, spec in value.items():
             unknown = sorted(set(spec.thresholds) - set(DEFAULT_THRESHOLDS))
             if unknown:
                 raise ValueError(f"{domain}: unknown threshold name(s): {', '.join(unknown)}")
+            for name, override in spec.thresholds.items():
+                base = _overridden(DEFAULT_THRESHOLDS[name], general.get(name))
+                _check_order(f"{domain}: {name}", _overridden(base, override))
         return value
 
     @classmethod
@@ -357,35 +432,66 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = _config_file.get()
+        env = PlainListEnvSource(settings_cls)
         if path is None:
-            return init_settings, env_settings
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, path)
+            return init_settings, env
+        return init_settings, env, TomlConfigSettingsSource(settings_cls, path)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every secret this configuration holds, for masking output (never print them)."""
-        return tuple(
+        """Every secret this configuration holds, for masking output (never print them): the
+        DSN first, then each URL that carries credentials."""
+        dsn = tuple(
             secret.get_secret_value()
             for secret in (self.database_dsn,)
             if secret is not None and secret.get_secret_value()
         )
+        urls = [
+            self.prometheus_url,
+            *self.metrics_urls,
+            self.docker_host,
+            self.proxies.judge_url,
+            *self.proxies.target_urls,
+        ]
+        return dsn + tuple(_url_secrets(urls))
 
     def threshold(self, name: str, domain: str | None = None) -> Threshold:
         """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""
         base = DEFAULT_THRESHOLDS[name]
         for spec in (self.thresholds.get(name), self._domain_spec(name, domain)):
-            if spec is not None:
-                base = Threshold(
-                    warn=spec.warn if spec.warn is not None else base.warn,
-                    crit=spec.crit if spec.crit is not None else base.crit,
-                    bad=base.bad,
-                    unit=base.unit,
-                )
+            base = _overridden(base, spec)
         return base
 
     def _domain_spec(self, name: str, domain: str | None) -> ThresholdSpec | None:
         if domain is None or domain not in self.domains:
             return None
         return self.domains[domain].thresholds.get(name)
+
+
+def _beyond(threshold: Threshold, warn: float, crit: float) -> bool:
+    """Whether ``warn`` lies past ``crit`` (a warning that could never come first)."""
+    return warn > crit if threshold.bad == "above" else warn < crit
+
+
+def _overridden(base: Threshold, spec: ThresholdSpec | None) -> Threshold:
+    """``base`` with ``spec``'s limits; a ``warn`` not given follows a ``crit`` moved past it."""
+    if spec is None:
+        return base
+    warn = spec.warn if spec.warn is not None else base.warn
+    crit = spec.crit if spec.crit is not None else base.crit
+    if spec.warn is None and warn is not None and crit is not None and _beyond(base, warn, crit):
+        warn = crit
+    return Threshold(warn=warn, crit=crit, bad=base.bad, unit=base.unit)
+
+
+def _check_order(name: str, threshold: Threshold) -> None:
+    warn, crit = threshold.warn, threshold.crit
+    if warn is not None and crit is not None and _beyond(threshold, warn, crit):
+        order = "at most" if threshold.bad == "above" else "at least"
+        bad = "high" if threshold.bad == "above" else "low"
+        raise ValueError(
+            f"{name}: warn {warn:g} lies beyond crit {crit:g} ({bad} values are bad:"
+            f" warn must be {order} crit)"
+        )
 
 
 def toml_value(value: object) -> str:
@@ -416,16 +522,21 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if path is not None:
         file_data = _read_toml(path)
     token = _config_file.set(path)
+    unknown = unknown_variables(Settings, os.environ, ENV_PREFIX, "__")
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         problems = tuple(_describe(err, path, file_data, overrides) for err in exc.errors())
-        raise ConfigError("invalid configuration", problems) from None
+        raise ConfigError("invalid configuration", (*unknown, *problems)) from None
     except SettingsError as exc:
         # An OPSLIB_* value that is not the JSON its field needs (a list, a table).
-        raise ConfigError("invalid configuration", (_settings_error(exc),)) from None
+        raise ConfigError("invalid configuration", (*unknown, _settings_error(exc))) from None
     finally:
         _config_file.reset(token)
+    if unknown:
+        raise ConfigError("invalid configuration", tuple(unknown))
+    remember_secrets(*settings.secrets())
+    return settings
 
 
 def _settings_error(exc: SettingsError) -> str:
@@ -473,4 +584,5 @@ def _describe(
     message = str(err["msg"])
     if err.get("type") == "extra_forbidden":
         message = "unknown setting"
-    return f"{field}: {message} (from {source})"
+    line = redact(f"{field}: {message} (from {source})")
+    return line if line.isprintable() else line.encode("unicode_escape").decode("ascii")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from opslib.cli._context import AppContext
 from opslib.cli._db import db
 from opslib.cli._output import Output
 from opslib.errors import ConfigError, OpsError
+from opslib.redact import install_log_mask, redact, remove_log_mask
 
 __all__ = ["cli", "main"]
 
@@ -51,10 +53,18 @@ def _register_optional() -> None:
     cli.add_command(_proxies.proxies)
 
 
-def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per outcome
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status instead of exiting."""
     _register_optional()
     output = Output()
+    install_log_mask()  # no secret in any log line, whatever -v asks for
+    try:
+        return _run(argv, output)
+    finally:
+        remove_log_mask()
+
+
+def _run(argv: Sequence[str] | None, output: Output) -> int:  # noqa: PLR0911 - one per outcome
     try:
         status = cli.main(
             args=list(argv) if argv is not None else None, prog_name="opslib", standalone_mode=False
@@ -62,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # usage errors echo arguments: a URL with its password, maybe
+        exc.show(file=shown)
+        click.echo(redact(shown.getvalue()), err=True, nl=False)
         return 2
     except click.exceptions.Abort:
         output.error("aborted")
@@ -70,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
     except ConfigError as exc:
         output.error(str(exc))
         for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(redact(f"  {problem}"), err=True)
         return exc.exit_code
     except OpsError as exc:
         output.error(str(exc))

@@ -29,6 +29,7 @@ from opslib.pytest_plugin._state import (
     title_of,
 )
 from opslib.pytest_plugin._summary import build_summary, write_summary
+from opslib.redact import install_log_mask, remember_secrets, remove_log_mask
 from opslib.results import Severity
 
 if TYPE_CHECKING:
@@ -94,7 +95,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``sop`` marker and the run's state; the HTML columns with pytest-html."""
+    """Register the ``sop`` marker and the run's state; the HTML columns with pytest-html.
+
+    Every log record is masked from here on (live logging, ``--log-file``, captured logs).
+    """
+    install_log_mask()
     config.addinivalue_line(
         "markers", "sop(id): the runbook SOP this check implements, e.g. sop('daily.health')."
     )
@@ -125,6 +130,7 @@ def _exposition(config: pytest.Config, state: RunState) -> Exposition:
     gateway = None
     if url:
         state.secrets.append(url)
+        remember_secrets(url)
         try:
             gateway = Gateway.parse(url)
         except ValueError as exc:
@@ -133,7 +139,8 @@ def _exposition(config: pytest.Config, state: RunState) -> Exposition:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Unregister the HTML columns plugin."""
+    """Unregister the HTML columns plugin; stop masking log records."""
+    remove_log_mask()
     plugin = config.pluginmanager.get_plugin(_HTML_PLUGIN)
     if plugin is not None:
         config.pluginmanager.unregister(plugin, _HTML_PLUGIN)
