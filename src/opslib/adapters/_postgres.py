@@ -130,8 +130,14 @@ class Database:
                         options=f"-c statement_timeout={int(self._statement_timeout * 1000)}",
                     )
         except psycopg.Error as exc:
-            raise UnreachableError(_NAME, self._one_line(exc)) from exc
+            raise UnreachableError(_NAME, self._located(self._one_line(exc))) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    def _located(self, message: str) -> str:
+        """``message`` naming the server (libpq's "connection timeout expired" does not)."""
+        where = self.target
+        host = where.split("/")[0].rsplit(":", 1)[0] if "/" in where else where
+        return message if host and host in message else f"{where}: {message}"
 
     def open(
         self,

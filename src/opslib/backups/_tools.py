@@ -19,6 +19,7 @@ __all__ = [
     "PgTools",
     "find_tools",
     "list_archive",
+    "read_archive",
     "server_major",
     "tools_for",
 ]
@@ -85,6 +86,30 @@ def _tool_major(path: Path) -> int | None:
         raise ConfigError(f"{path} cannot be run: {exc}") from exc
     match = _VERSION.search(out)
     return int(match[1]) if match else None
+
+
+def read_archive(tools: PgTools, path: Path, timeout: float = 6 * 3600.0) -> str | None:
+    """Read the whole archive as a restore would (``pg_restore --file=/dev/null``: every data
+    block decompressed, no database needed); an error line, or None when it reads to its end.
+
+    ``pg_restore --list`` reads the table of contents only: a dump cut short after it lists
+    fine and fails only at restore time.
+    """
+    try:
+        result = subprocess.run(
+            [str(tools.pg_restore), "--file", os.devnull, str(path)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return f"{path.name}: pg_restore did not read it to its end in {timeout:g} s"
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["no message"]
+        return f"{path.name}: unreadable archive: {lines[-1].removeprefix('pg_restore: ')}"
+    return None
 
 
 def list_archive(tools: PgTools, path: Path) -> tuple[int, str | None]:
