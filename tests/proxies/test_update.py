@@ -55,7 +55,7 @@ def test_plan_compares_lists_with_the_pool(platform_db: Database) -> None:
 def test_apply_adds_refreshes_and_retires(platform_db: Database) -> None:
     pool = ProxyPool(platform_db)
     first = plan_import(pool, [_list("a.txt", "10.0.0.1:80", "10.0.0.2:80", "10.0.0.3:80")])
-    assert apply_import(pool, first) == ImportOutcome(added=3, retired=0)
+    assert apply_import(pool, first) == ImportOutcome(added=3, retired=0, unchanged=0)
     pool.set_state(["http://10.0.0.1:80"], ProxyState.QUARANTINED, "failed a test")
 
     second = plan_import(
@@ -65,7 +65,7 @@ def test_apply_adds_refreshes_and_retires(platform_db: Database) -> None:
     assert (second.added, second.removed) == (
         ("http://10.0.0.4:80",), ("http://10.0.0.2:80", "http://10.0.0.3:80"),
     )  # fmt: skip
-    assert apply_import(pool, second) == ImportOutcome(added=1, retired=2)
+    assert apply_import(pool, second) == ImportOutcome(added=1, retired=2, unchanged=1)
 
     by_url = {p.url: p for p in pool.proxies()}
     assert {url: p.state.value for url, p in by_url.items()} == {
@@ -105,4 +105,30 @@ def test_a_failed_apply_adds_nothing(platform_db: Database, pg_cluster: Postgres
         finally:
             platform_db.execute("RESET lock_timeout")
     assert _states(pool) == {"http://10.0.0.1:80": "active", "http://10.0.0.2:80": "active"}
-    assert apply_import(pool, plan) == ImportOutcome(added=2, retired=1)  # now it goes through
+    assert apply_import(pool, plan) == ImportOutcome(
+        added=2, retired=1, unchanged=1
+    )  # goes through
+
+
+def test_a_stale_plan_is_made_again_when_applied(platform_db: Database) -> None:
+    """Two updates of one source planned before either wrote (the lost-update race, in one
+    process): the second applies against what the first left, as if run after it."""
+    pool = ProxyPool(platform_db)
+    one = plan_import(pool, [_list("list.txt", "10.0.0.1:80", "10.0.0.2:80")])
+    two = plan_import(pool, [_list("list.txt", "10.0.0.2:80", "10.0.0.3:80")])
+    assert two.removed == ()  # planned on an empty pool
+    assert apply_import(pool, one) == ImportOutcome(added=2, retired=0, unchanged=0)
+    assert apply_import(pool, two) == ImportOutcome(added=1, retired=1, unchanged=1)
+    assert _states(pool) == {
+        "http://10.0.0.1:80": "retired",
+        "http://10.0.0.2:80": "active",
+        "http://10.0.0.3:80": "active",
+    }
+
+
+def test_upsert_takes_the_later_of_a_url_given_twice(platform_db: Database) -> None:
+    pool = ProxyPool(platform_db)
+    first, second = _list("a.txt", "10.0.0.1:80,de"), _list("b.txt", "10.0.0.1:80,fr")
+    assert pool.upsert([*first.proxies.values(), *second.proxies.values()]) == 1
+    (proxy,) = pool.proxies()
+    assert (proxy.country, proxy.source) == ("fr", "b.txt")

@@ -99,28 +99,28 @@ def update_cmd(app: AppContext, sources: tuple[str, ...], reserve: bool, dry_run
             "proxies.update", args, dry_run=True, outcome="ok",
             detail=f"would add {len(plan.added)}, remove {len(plan.removed)}",
         )  # fmt: skip
+        counts = (len(plan.added), len(plan.removed), len(plan.unchanged))
     else:
         with app.audit.action("proxies.update", args, dry_run=False) as out:
-            done = apply_import(pool, plan)
-            out.detail = (
-                f"added {done.added}, removed {done.retired}, unchanged {len(plan.unchanged)}"
-            )
+            done = apply_import(pool, plan)  # planned again under the pool's lock
+            counts = (done.added, done.retired, done.unchanged)
+            out.detail = f"added {done.added}, removed {done.retired}, unchanged {done.unchanged}"
     for problem in plan.problems:
         app.output.info(f"{problem} (skipped)")
     skipped = sum(result.skipped for result in lists)
     app.output.data(
         {
             "dry_run": dry_run,
-            "added": len(plan.added),
-            "removed": len(plan.removed),
-            "unchanged": len(plan.unchanged),
+            "added": counts[0],
+            "removed": counts[1],
+            "unchanged": counts[2],
             "duplicates_merged": plan.duplicates,
             "bad_lines": plan.bad_lines,
             "skipped_lines": skipped,
             "problems": [asdict(p) for p in plan.problems],
         },
-        f"{'would add' if dry_run else 'added'} {len(plan.added)}, removed {len(plan.removed)}, "
-        f"unchanged {len(plan.unchanged)}; {plan.duplicates} duplicate(s) merged, "
+        f"{'would add' if dry_run else 'added'} {counts[0]}, removed {counts[1]}, "
+        f"unchanged {counts[2]}; {plan.duplicates} duplicate(s) merged, "
         f"{plan.bad_lines} bad line(s), skipped {skipped} line(s) that are not proxies",
     )
 

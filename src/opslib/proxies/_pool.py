@@ -7,6 +7,7 @@ none is lost. ``acquire`` and ``report`` are one round trip each.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,19 +128,29 @@ WITH p AS (
 SELECT id, consecutive_failures, backoff_until FROM p
 """
 
+# Rows go in URL order (byte order, as Python sorts): writers that lock rows in one order
+# cannot deadlock each other.
 _UPSERT: LiteralString = """
-INSERT INTO opslib.proxies AS p
-    (url, scheme, host, port, username, password, country, source, tags, state, max_concurrency)
-VALUES (%(url)s, %(scheme)s, %(host)s, %(port)s, %(username)s, %(password)s, %(country)s,
-        %(source)s, %(tags)s, %(state)s, %(max_concurrency)s)
-ON CONFLICT (url) DO UPDATE SET
-    username = excluded.username, password = excluded.password,
-    country = coalesce(excluded.country, p.country), source = excluded.source,
-    tags = excluded.tags,
-    state = CASE WHEN p.state = 'retired' THEN excluded.state ELSE p.state END,
-    changed_at = now()
-RETURNING (xmax = 0) AS inserted
+WITH written AS (
+    INSERT INTO opslib.proxies AS p
+        (url, scheme, host, port, username, password, country, source, tags, state,
+         max_concurrency)
+    SELECT r.url, r.scheme, r.host, r.port, r.username, r.password, r.country, r.source,
+           coalesce(r.tags, '{}'), %(state)s, %(max_concurrency)s
+    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(url text, scheme text, host text, port int,
+         username text, password text, country text, source text, tags text[])
+    ORDER BY r.url COLLATE "C"
+    ON CONFLICT (url) DO UPDATE SET
+        username = excluded.username, password = excluded.password,
+        country = coalesce(excluded.country, p.country), source = excluded.source,
+        tags = excluded.tags,
+        state = CASE WHEN p.state = 'retired' THEN excluded.state ELSE p.state END,
+        changed_at = now()
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted) AS added FROM written
 """
+_UPSERT_BATCH = 5000
 
 _LIST: LiteralString = """
 SELECT p.id, p.url, p.scheme, p.host, p.port, p.username, p.country, p.source, p.tags, p.state,
@@ -281,6 +292,20 @@ class PoolProxy:
         )
 
 
+def _upsert_row(proxy: Proxy) -> dict[str, Any]:
+    return {
+        "url": proxy.url,
+        "scheme": proxy.scheme,
+        "host": proxy.host,
+        "port": proxy.port,
+        "username": proxy.username,
+        "password": proxy.password.get_secret_value() if proxy.password else None,
+        "country": proxy.country,
+        "source": proxy.source,
+        "tags": list(proxy.tags),
+    }
+
+
 class ProxyPool:
     """The proxy pool in the ``opslib`` schema of ``db``."""
 
@@ -371,28 +396,33 @@ class ProxyPool:
     # the operators' side
 
     def upsert(self, proxies: Iterable[Proxy], state: ProxyState = ProxyState.ACTIVE) -> int:
-        """Add ``proxies`` (or refresh their details); return how many were new."""
+        """Add ``proxies`` (or refresh their details), in URL order, in one transaction; a URL
+        given twice takes the later proxy. Returns how many were new."""
+        by_url = {proxy.url: proxy for proxy in proxies}
+        rows = [_upsert_row(by_url[url]) for url in sorted(by_url)]
         added = 0
         with self._db.transaction():
-            for proxy in proxies:
+            for at in range(0, len(rows), _UPSERT_BATCH):
                 row = self._db.fetch_one(
                     _UPSERT,
                     {
-                        "url": proxy.url,
-                        "scheme": proxy.scheme,
-                        "host": proxy.host,
-                        "port": proxy.port,
-                        "username": proxy.username,
-                        "password": proxy.password.get_secret_value() if proxy.password else None,
-                        "country": proxy.country,
-                        "source": proxy.source,
-                        "tags": list(proxy.tags),
+                        "rows": json.dumps(rows[at : at + _UPSERT_BATCH]),
                         "state": state.value,
                         "max_concurrency": self.settings.max_concurrency,
                     },
                 )
-                added += bool(row and row["inserted"])
+                added += int(row["added"]) if row else 0
         return added
+
+    def lock_rows(self, urls: Sequence[str]) -> None:
+        """Lock the rows of ``urls`` (those that exist) for the current transaction, in URL
+        order: a writer that takes its rows this way first cannot deadlock with another."""
+        if urls:
+            self._db.execute(
+                'SELECT 1 FROM opslib.proxies WHERE url = ANY(%s) ORDER BY url COLLATE "C"'
+                " FOR UPDATE",
+                (list(urls),),
+            )
 
     def proxies(self, states: Sequence[ProxyState] | None = None) -> list[PoolProxy]:
         """Every proxy (or those in ``states``), by country then URL."""
@@ -479,7 +509,7 @@ class ProxyPool:
             "WITH r AS (SELECT * FROM unnest(%(urls)s::text[], %(ok)s::bool[], %(ip)s::text[],"
             " %(leaks)s::bool[], %(detail)s::text[]) AS t(url, ok, exit_ip, leaks, detail)),"
             " old AS (SELECT p.id, p.backoff_until > now() AS backing_off FROM opslib.proxies p"
-            " JOIN r ON r.url = p.url FOR UPDATE OF p),"
+            ' JOIN r ON r.url = p.url ORDER BY p.url COLLATE "C" FOR UPDATE OF p),'
             " upd AS (UPDATE opslib.proxies p SET checked_at = now(), check_ok = r.ok,"
             " exit_ip = coalesce(r.exit_ip, p.exit_ip), leaks = coalesce(r.leaks, p.leaks),"
             " consecutive_failures = CASE WHEN r.ok THEN 0 ELSE p.consecutive_failures END,"
