@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         UnreachableError,
         UnsafeActionError,
     )
+    from opslib.maintenance import MaintenanceMode, MaintenanceWindow
     from opslib.proxies import DomainPolicy, Lease, Outcome, ProxyPool, ProxyState
 
 __version__ = "0.1.0"
@@ -37,6 +38,8 @@ __all__ = [
     "DependencyError",
     "DomainPolicy",
     "Lease",
+    "MaintenanceMode",
+    "MaintenanceWindow",
     "NoProxyAvailable",
     "OpsError",
     "Outcome",
@@ -52,6 +55,8 @@ __all__ = [
 
 _HOME = {
     "Database": "opslib.adapters",
+    "MaintenanceMode": "opslib.maintenance",
+    "MaintenanceWindow": "opslib.maintenance",
     "ProxySettings": "opslib.config",
     "Settings": "opslib.config",
     "load_settings": "opslib.config",
