@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from opslib import health, performance, quality
+from opslib import health, maintenance, performance, quality
 from opslib.adapters import Database, Platform, Prometheus, scrape_all
 from opslib.config import Settings, load_settings
 from opslib.lab import Lab
@@ -66,6 +66,7 @@ CHECKS: dict[str, Check] = {
     "coverage": lambda s: quality.price_coverage(s.db, s.settings),
     "domain_confidence": lambda s: quality.domain_confidence(s.db, s.settings),
     "freshness": lambda s: quality.data_freshness(s.db, s.settings),
+    "maintenance": lambda s: maintenance.stuck_windows(s.db, s.settings),
 }
 
 
@@ -109,7 +110,7 @@ def test_daily_run_on_healthy_lab_is_all_green_with_reports(lab: Lab, tmp_path: 
         run = run_daily()
     assert run.returncode == 0, run.stdout[-3000:]
     found = severities()
-    assert len(found) == 11
+    assert len(found) == 12
     assert all(s.startswith("OK") for s in found.values()), found
     password = load_settings(lab.config_file).database_dsn
     assert password is not None
@@ -119,7 +120,7 @@ def test_daily_run_on_healthy_lab_is_all_green_with_reports(lab: Lab, tmp_path: 
         assert secret not in text
     assert secret not in run.stdout
     report = read_html(html)
-    assert len(report.rows) == 11
+    assert len(report.rows) == 12
     extras = "".join(x for row in report.rows.values() for x in row.extras)
     assert "<svg" in extras
     assert "hourly extractions" in extras
@@ -151,6 +152,7 @@ FAULTS = [
     Fault("missing-prices", "coverage", Severity.CRITICAL, "price_coverage"),
     Fault("queue-backlog", "queue", Severity.CRITICAL, "queue_size"),
     Fault("stale-data", "freshness", Severity.CRITICAL, "missing_hours"),
+    Fault("maintenance-stuck", "maintenance", Severity.CRITICAL, "minutes_past_expected_end"),
 ]
 
 

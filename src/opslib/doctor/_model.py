@@ -53,6 +53,7 @@ CHECKS: tuple[CheckNeeds, ...] = (
     CheckNeeds("daily.health", "restarts not climbing", (("docker.project",),)),
     CheckNeeds("daily.health", "CPU and memory", (("docker.project",),)),
     CheckNeeds("daily.health", "error rate", (("prometheus.errors",),), ("prometheus.requests",)),
+    CheckNeeds("daily.health", "maintenance mode not stuck", (("opslib.schema",),)),
     CheckNeeds("daily.performance", "queue size", (("metrics.queue",),), ("prometheus.queue",)),
     CheckNeeds(
         "daily.performance", "processing rate", (("prometheus.processed", "metrics.processed"),)

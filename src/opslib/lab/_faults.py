@@ -15,6 +15,7 @@ from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import Control, ControlFile, FaultRecord, ProxyMode, healthy_domain
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
+from opslib.maintenance import MaintenanceScope
 
 __all__ = ["FAULTS", "FaultHost", "heal_fault", "inject_fault", "normalise_target"]
 
@@ -30,11 +31,14 @@ FAULTS: tuple[str, ...] = (
     "proxy-slow",
     "proxy-banned",
     "proxy-leaking",
+    "maintenance-stuck",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
 BACKLOG_SPEED = 0.05
 STALE_HOURS = 2
+STUCK_REASON = "lab fault maintenance-stuck: a window left open after its expected end"
+STUCK_SERVICE = "backoffice"  # not a service of the lab: its scrapers keep working
 _WRITE_SETTLE = 0.7  # > the workers' control re-read interval plus one write
 
 
@@ -308,6 +312,56 @@ def _proxy_mode(mode: ProxyMode) -> _Fault:
     return _Fault(_proxy, inject, heal)
 
 
+# maintenance-stuck: a maintenance window nobody closed
+
+
+def _stuck_scope(settings: LabSettings, target: str | None) -> str:
+    """``service:NAME`` (default: a service the lab does not run, so only the maintenance
+    check turns red), ``domain:NAME`` for a lab domain, or ``everything``."""
+    if target is None:
+        return f"service:{STUCK_SERVICE}"
+    if target == "everything":
+        return target
+    if target.startswith("service:"):
+        [service] = MaintenanceScope.of([target.removeprefix("service:")]).services
+        return f"service:{service}"
+    return f"domain:{_domain(settings, target.removeprefix('domain:'))}"
+
+
+def _open_stuck(host: FaultHost, target: str | None) -> str:
+    kind, _, name = str(target).partition(":")
+    with host.database() as db:
+        open_row = db.fetch_one(
+            "SELECT count(*) AS n FROM opslib.maintenance_windows WHERE ended_at IS NULL"
+            " AND services = %s AND domains = %s",
+            ([name] if kind == "service" else [], [name] if kind == "domain" else []),
+        )
+        if open_row and open_row["n"]:
+            raise LabError(f"a maintenance window for {target} is already open")
+        db.execute(
+            "INSERT INTO opslib.maintenance_windows"
+            " (reason, actor, started_at, expected_end, services, domains)"
+            " VALUES (%s, 'opslib lab', now() - interval '2 hours', now() - interval '1 hour',"
+            " %s, %s)",
+            (
+                STUCK_REASON,
+                [name] if kind == "service" else [],
+                [name] if kind == "domain" else [],
+            ),
+        )
+    return f"maintenance-stuck: a window for {target} opened 2 h ago, expected to end 1 h ago"
+
+
+def _close_stuck(host: FaultHost, record: FaultRecord) -> str:
+    with host.database() as db:
+        closed = db.execute(
+            "UPDATE opslib.maintenance_windows SET ended_at = now(), ended_by = 'opslib lab heal'"
+            " WHERE ended_at IS NULL AND reason = %s",
+            (STUCK_REASON,),
+        )
+    return f"maintenance-stuck: {closed} window(s) closed"
+
+
 _FAULTS: dict[str, _Fault] = {
     "scraper-stopped": _Fault(_worker, _stop_scraper, _start_scraper),
     "error-burst": _Fault(_domain, _burst, _restore_domain("error-burst")),
@@ -320,6 +374,7 @@ _FAULTS: dict[str, _Fault] = {
     "proxy-slow": _proxy_mode("slow"),
     "proxy-banned": _proxy_mode("banned"),
     "proxy-leaking": _proxy_mode("leaking"),
+    "maintenance-stuck": _Fault(_stuck_scope, _open_stuck, _close_stuck),
 }
 
 

@@ -1,6 +1,9 @@
 """A scraper worker of the lab: claims due URLs, fetches them through proxies leased from the
 shared :class:`~opslib.proxies.ProxyPool` (and reports each outcome back to it), extracts the
-price, writes ``price_history`` and ``scrape_logs`` and serves ``/metrics``.
+price, writes ``price_history`` and ``scrape_logs`` and serves ``/metrics``. It honours
+maintenance mode (:class:`~opslib.maintenance.MaintenanceMode`): while a window covers
+everything, its service (``scraper_service``) or a URL's domain, it claims no new work there;
+what it already claimed finishes.
 
 Run as ``python -m opslib.lab._worker --state-dir DIR --index N`` (a container's command, or a
 local process). The database DSN comes from the lab's ``opslib.toml``, nothing from argv.
@@ -41,6 +44,7 @@ from opslib.lab._control import ControlFile
 from opslib.lab._extract import extract_price
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._settings import LabSettings
+from opslib.maintenance import MaintenanceMode
 from opslib.proxies import Lease, Outcome, ProxyPool
 
 __all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
@@ -55,7 +59,8 @@ BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 _CLAIM = """
 UPDATE monitored_urls m SET next_check_at = now() + m.check_interval
-FROM (SELECT id FROM monitored_urls WHERE active AND next_check_at <= now()
+FROM (SELECT id FROM monitored_urls
+      WHERE active AND next_check_at <= now() AND domain <> ALL(%(paused)s::text[])
       ORDER BY next_check_at LIMIT 1 FOR UPDATE SKIP LOCKED) due
 WHERE m.id = due.id
 RETURNING m.id, m.domain, m.url, m.currency
@@ -164,6 +169,12 @@ class Worker:
         self._pacer = _Pacer(lambda: share * self._control.read().workers.speed)
         self._clients: dict[str, httpx.Client] = {}
         self._clients_lock = threading.Lock()
+        self._maintenance = MaintenanceMode(
+            open_database(ops, statement_timeout=2, application_name=f"{self.name}-maintenance"),
+            ops.maintenance,
+        )
+        self._paused: bool | None = None
+        self._paused_lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
         port = self.settings.metrics_ports[self.index - 1]
@@ -192,6 +203,7 @@ class Worker:
         server.shutdown()
         for client in self._clients.values():
             client.close()
+        self._maintenance.database.close()
 
     def _client(self, lease: Lease) -> httpx.Client:
         with self._clients_lock:
@@ -221,8 +233,13 @@ class Worker:
     def _fetch_loop(self, stop: threading.Event) -> None:
         with self._database() as db:
             while self._pacer.wait(stop):
+                if self._in_maintenance():
+                    stop.wait(0.2)
+                    continue
                 try:
-                    claimed = db.fetch_one(_CLAIM)
+                    claimed = db.fetch_one(
+                        _CLAIM, {"paused": sorted(self._maintenance.paused_domains())}
+                    )
                 except OpsError as exc:
                     _log.warning("%s: cannot claim work: %s", self.name, exc)
                     stop.wait(1.0)
@@ -234,6 +251,18 @@ class Worker:
                     self._process(db, ProxyPool(db, self._proxy_settings), claimed)
                 except OpsError as exc:
                     _log.error("%s: cannot write results of %s: %s", self.name, claimed["url"], exc)
+
+    def _in_maintenance(self) -> bool:
+        """Whether a window covers this scraper (everything or its service); logs changes."""
+        paused = self._maintenance.is_active(service=self._ops.scraper_service)
+        with self._paused_lock:
+            if paused != self._paused:
+                if paused:
+                    _log.info("%s: maintenance mode on: no new work claimed", self.name)
+                elif self._paused is not None:
+                    _log.info("%s: maintenance mode off: claiming work again", self.name)
+                self._paused = paused
+        return paused
 
     def _process(self, db: Database, pool: ProxyPool, url: dict[str, Any]) -> None:
         for attempt in range(1, _ATTEMPTS + 1):
