@@ -7,7 +7,8 @@ Checks ask for session-scoped, lazily probed fixtures (``ops_settings``, ``ops_d
 severity, measured-vs-threshold and remediation columns and inline SVG charts to pytest-html,
 ``sop``/``severity`` properties to JUnit XML, and writes a JSON summary (``--ops-summary``) and
 Prometheus metrics, to a node_exporter textfile (``--ops-prometheus``) and to a Pushgateway
-(``--ops-pushgateway``).
+(``--ops-pushgateway``), and sends one alert listing the CRITICAL and UNKNOWN checks to the
+notify channels (``--ops-notify``).
 """
 
 from opslib.pytest_plugin._fixtures import (

@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from opslib.errors import OpsError
+from opslib.pytest_plugin._alerts import ALERTS_KEY, LEVELS, Alerting, send_alert
 from opslib.pytest_plugin._exposition import EXPOSITION_KEY, Exposition, Gateway, export
 from opslib.pytest_plugin._html import HtmlReport, extras_for
 from opslib.pytest_plugin._state import (
@@ -92,6 +94,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="push the same metrics to the Pushgateway at URL (http[s]://[user:password@]host"
         "[:port]), one group per suite: job=opslib, suite=<suite>.",
     )
+    group.addoption(
+        "--ops-notify",
+        dest="ops_notify",
+        nargs="?",
+        const="critical",
+        default=None,
+        choices=tuple(LEVELS),
+        metavar="LEVEL",
+        help="at the end of the run, send one alert listing the CRITICAL and UNKNOWN checks to "
+        "the notify channels (opslib.toml [[notify.channels]]); --ops-notify=warning adds "
+        "WARNINGs. A failed send does not change the exit status.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -115,6 +129,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[STATE_KEY] = state
     config.stash[EXPOSITION_KEY] = _exposition(config, state)
+    level = config.getoption("ops_notify")
+    config.stash[ALERTS_KEY] = Alerting(level=LEVELS[level] if level else None)
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlReport(state), _HTML_PLUGIN)
 
@@ -287,13 +303,17 @@ def pytest_report_teststatus(
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the JSON summary and the Prometheus exports of the checks."""
+    """Write the JSON summary and the Prometheus exports; send the alert (``--ops-notify``)."""
     state = session.config.stash.get(STATE_KEY, None)
     if state is None:
         return
     exposition = session.config.stash.get(EXPOSITION_KEY, None)
     if exposition is not None and exposition.wanted and state.ops_items:
         export(state, exposition, time.time())
+    alerting = session.config.stash.get(ALERTS_KEY, None)
+    if alerting is not None and alerting.wanted and state.ops_items and not state.config_error:
+        html = _html_path(session.config)
+        send_alert(state, alerting, datetime.now(UTC), str(html) if html else None)
     if state.summary_path is None:
         return
     if not (state.summary_explicit or state.ops_items):
@@ -341,6 +361,8 @@ def pytest_terminal_summary(
     if state.summary_error:
         terminalreporter.write_line(f"opslib: {state.summary_error}", red=True)
     for note, bad in exposition.notes():
+        terminalreporter.write_line(note, red=bad)
+    for note, bad in config.stash.get(ALERTS_KEY, Alerting()).notes():
         terminalreporter.write_line(note, red=bad)
 
 
