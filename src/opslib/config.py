@@ -12,7 +12,7 @@ import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -43,15 +43,20 @@ __all__ = [
     "NO_DATABASE",
     "BackupSettings",
     "DomainSettings",
+    "EmailChannel",
+    "MaintenanceSettings",
     "MetricNames",
     "MonitoredUrlsTable",
+    "NotifySettings",
     "PlatformTables",
     "PriceHistoryTable",
     "ProxySettings",
     "ScrapeLogsTable",
     "Settings",
+    "SlackChannel",
     "ThresholdSpec",
     "Timeouts",
+    "WebhookChannel",
     "config_path",
     "load_settings",
     "toml_value",
@@ -333,6 +338,205 @@ _MOVED_BACKUP_LIMITS = {
 }
 
 
+class MaintenanceSettings(_Model):
+    """Maintenance mode: how services see it (``MaintenanceMode.is_active``) and window limits.
+
+    ``when_unreachable`` is what ``is_active`` answers while the database cannot be read:
+    ``last_known`` (the default) keeps the last answer read, so a database restarted during
+    maintenance (migrations) does not wake the fleet and a blip outside maintenance does not
+    stop it; ``assume_on`` pauses, ``assume_off`` carries on. Before any answer was read,
+    ``last_known`` means off.
+    """
+
+    cache_seconds: float = Field(
+        5.0, ge=0, le=300, description="is_active() answers from memory this long (0: every call)"
+    )
+    when_unreachable: Literal["assume_off", "assume_on", "last_known"] = "last_known"
+    default_minutes: float = Field(
+        120.0,
+        gt=0,
+        le=7 * 24 * 60,
+        description="expected length of a window opened without --until",
+    )
+    max_hours: float = Field(
+        7 * 24.0,
+        gt=0,
+        le=90 * 24,
+        description="an expected end further ahead is refused (such a window is never stuck)",
+    )
+
+
+NoticeKind = Literal["maintenance", "completion", "alert"]
+_NOTICE_KINDS: tuple[NoticeKind, ...] = ("maintenance", "completion", "alert")
+_CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_MIN_TOKEN = 8  # shorter pieces of a webhook URL are not worth masking (and mask too much)
+
+
+def _webhook_url(cls: type, value: SecretStr) -> SecretStr:
+    """An http(s) URL with a host; the message never shows it (its path holds the token)."""
+    try:
+        parts = urlsplit(value.get_secret_value())
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError("not a valid URL (not shown: a webhook URL is a secret)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL (not shown: a webhook URL is a secret)")
+    return value
+
+
+def _webhook_secrets(url: str) -> tuple[str, ...]:
+    """What masks a webhook URL in messages: its password and the tokens in its path and
+    query (pieces of at least 8 characters; ``=`` and ``&`` split them)."""
+    parts = urlsplit(url)
+    found = [parts.password or "", parts.path, *re.split(r"[=&;]", parts.query)]
+    return tuple(p for p in found if len(p) >= _MIN_TOKEN)
+
+
+class _Channel(_Model):
+    name: str | None = Field(
+        None, pattern=_CHANNEL_NAME, description="shown in output and the audit log"
+    )
+    kinds: tuple[NoticeKind, ...] = Field(
+        _NOTICE_KINDS, min_length=1, description="what it carries: maintenance, completion, alert"
+    )
+    ca_file: Path | None = Field(
+        None, description="CA bundle to trust (default: the system's, or $SSL_CERT_FILE)"
+    )
+
+
+class SlackChannel(_Channel):
+    """A Slack (or Mattermost, Rocket.Chat ...) incoming webhook: ``{"text", "blocks"}``."""
+
+    type: Literal["slack"]
+    url: SecretStr = Field(description="the incoming-webhook URL (its path is the token)")
+    _url = field_validator("url")(_webhook_url)
+
+    @property
+    def label(self) -> str:
+        """The name, else ``slack:host``: how output and the audit log call it."""
+        return self.name or f"slack:{urlsplit(self.url.get_secret_value()).hostname}"
+
+
+class WebhookChannel(_Channel):
+    """A generic JSON POST (``opslib.notify``'s schema: kind, subject, text, fields, items)."""
+
+    type: Literal["webhook"]
+    url: SecretStr = Field(description="where to POST (a token in it stays secret)")
+    _url = field_validator("url")(_webhook_url)
+
+    @property
+    def label(self) -> str:
+        """The name, else ``webhook:host``."""
+        return self.name or f"webhook:{urlsplit(self.url.get_secret_value()).hostname}"
+
+
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+class EmailChannel(_Channel):
+    """E-mail over SMTP: STARTTLS (default, port 587), implicit TLS (465) or none (25)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    type: Literal["email"]
+    host: str = Field(min_length=1, pattern=r"^[^\s/:@]+$")
+    port: int | None = Field(None, ge=1, le=65535, description="default by security")
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from", description="the From address")
+    to: list[str] = Field(min_length=1)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _address(value)
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        return [_address(v) for v in value]
+
+    @model_validator(mode="after")
+    def _safe_auth(self) -> EmailChannel:
+        if self.password is not None and self.username is None:
+            raise ValueError("a password needs a username")
+        if self.password is not None and self.security == "none":
+            raise ValueError(
+                'refusing to send an SMTP password unencrypted: security = "starttls" or "tls"'
+            )
+        return self
+
+    @property
+    def smtp_port(self) -> int:
+        """The port, else 587 (STARTTLS), 465 (TLS) or 25."""
+        return self.port or {"starttls": 587, "tls": 465, "none": 25}[self.security]
+
+    @property
+    def label(self) -> str:
+        """The name, else ``email:host``."""
+        return self.name or f"email:{self.host}"
+
+
+def _address(value: str) -> str:
+    """One e-mail address (``ops@example.com`` or ``Ops <ops@example.com>``), one line."""
+    if "\r" in value or "\n" in value or not _ADDRESS.search(value):
+        raise ValueError(f"not an e-mail address: {value!r}")
+    return value
+
+
+Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
+
+
+class NotifySettings(_Model):
+    """Notices and alerts (``opslib notify``, ``--ops-notify``): channels and what they say.
+
+    Webhook URLs and SMTP passwords are secrets: output, reports, logs and the audit log name
+    a channel by ``name`` (else type and host), never by its URL.
+    """
+
+    channels: list[Channel] = Field(default_factory=list)
+    contact: str | None = Field(
+        None, description="whom to contact, in every notice (default: who sends it)"
+    )
+    timezone: str = Field("UTC", description="IANA zone the notices give times in")
+    timeout: float = Field(10.0, gt=0, le=120, description="seconds per attempt")
+    attempts: int = Field(3, ge=1, le=10, description="tries per channel for transient failures")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name: Europe/Berlin)") from None
+        return value
+
+    @field_validator("channels")
+    @classmethod
+    def _unique(cls, value: list[Channel]) -> list[Channel]:
+        labels = [channel.label for channel in value]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(f"two channels are called {', '.join(twice)}: give each a name")
+        return value
+
+    def secrets(self) -> tuple[str, ...]:
+        """The channels' secrets, in forms :func:`~opslib.redact.redact` masks."""
+        found: list[str] = []
+        for channel in self.channels:
+            if isinstance(channel, EmailChannel):
+                if channel.password is not None:
+                    password = channel.password.get_secret_value()
+                    # redact() skips a secret holding "=": its pieces are masked instead.
+                    found += [password, *(p for p in password.split("=") if len(p) >= 4)]
+            else:
+                found.extend(_webhook_secrets(channel.url.get_secret_value()))
+        return tuple(found)
+
+
 class Settings(BaseSettings):
     """Everything opslib needs to reach the platform and judge it."""
 
@@ -368,6 +572,8 @@ class Settings(BaseSettings):
     tables: PlatformTables = Field(default_factory=PlatformTables)
     proxies: ProxySettings = Field(default_factory=ProxySettings)
     backups: BackupSettings = Field(default_factory=BackupSettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
@@ -452,7 +658,7 @@ class Settings(BaseSettings):
             self.proxies.judge_url,
             *self.proxies.target_urls,
         ]
-        return dsn + tuple(_url_secrets(urls))
+        return dsn + tuple(_url_secrets(urls)) + self.notify.secrets()
 
     def threshold(self, name: str, domain: str | None = None) -> Threshold:
         """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""
