@@ -248,6 +248,25 @@ def test_climbing_restarts_turn_the_check_red(restarts: int, severity: Severity)
     assert by_name["pricewatch-scraper-2"].severity is severity
 
 
+def test_the_last_exit_of_a_container_that_is_not_running_is_no_restart() -> None:
+    # The engine reports a die event per exit: a migrate job that ran once, a crawler stopped
+    # by hand, a job that failed twice and then succeeded (restart: on-failure).
+    platform = FakePlatform(
+        [container("migrate-1", "migrate", "exited", exit_code=0, restart_policy="no"),
+         container("crawler-1", "crawler", "exited", exit_code=0),
+         container("seed-1", "seed", "exited", exit_code=0, restart_policy="on-failure"),
+         container("crawler-2", "crawler", restart_count=1)],
+        restarts={"id-migrate-1": 1, "id-crawler-1": 1, "id-seed-1": 3, "id-crawler-2": 1},
+    )  # fmt: skip
+    result = restart_trend(platform, Settings(), now=NOW)
+    assert {m.subject: m.value for m in result.measurements} == {
+        "migrate-1": 0, "crawler-1": 0, "seed-1": 2, "crawler-2": 1,
+    }  # fmt: skip
+    assert result.severity is Severity.WARNING  # seed-1's two restarts
+    [table] = result.tables
+    assert [row[-1] for row in table.rows] == ["0", "0", "2", "1"]
+
+
 def test_crash_loop_message_names_the_container_and_the_remedy() -> None:
     platform = FakePlatform(
         [container("pricewatch-scraper-1", restart_count=9)],

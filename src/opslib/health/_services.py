@@ -91,7 +91,8 @@ def restart_trend(
             "container restart counts are not climbing",
             f"no containers in compose project {settings.compose_project!r}",
         )
-    restarts = platform.restarts_since(now - timedelta(hours=1))
+    dies = platform.restarts_since(now - timedelta(hours=1))
+    restarts = {c.id: _restarts(c, dies.get(c.id, 0)) for c in containers}
     threshold = settings.threshold("health.restarts_per_hour")
     measurements = tuple(
         Measurement("restarts_per_hour", restarts.get(c.id, 0), threshold, c.name)
@@ -107,6 +108,14 @@ def restart_trend(
         ),
         tables=(_container_table(containers, restarts),),
     )
+
+
+def _restarts(container: ContainerInfo, dies: int) -> int:
+    """Restarts among a container's ``die`` events: a container that is not running now was not
+    started again after its last one (a one-shot job that finished, a stopped container)."""
+    if dies and container.state in ("exited", "dead"):
+        return dies - 1
+    return dies
 
 
 def _container_table(
