@@ -62,6 +62,9 @@ def test_daily_on_the_second_platform_is_true_and_names_it(
     # daily.health: the crawler runs; the migrate job exited 0 by design and is not a failure.
     assert run.figure("test_services_running", "running_containers", "crawler")["value"] == 1
     assert len(run.checks["test_services_running"]["measurements"]) == 1
+    restarts = "test_restarts_not_climbing", "restarts_per_hour"
+    assert run.figure(*restarts, platform2.migrate)["value"] == 0  # it ran once: no restart
+    assert run.figure(*restarts, platform2.crawler)["value"] == 0
     cpu = run.subjects("test_resource_usage", "cpu_percent")
     assert cpu == {platform2.crawler}  # only the running container is sampled
     # errors/s from crawler_failures_total{site} alone: 0.2 + 0.1 + 0.1
@@ -125,6 +128,8 @@ def test_stopped_crawler_turns_services_red_and_nothing_else(
     stopped = run.figure("test_services_running", "not_running", platform2.crawler)
     assert stopped["note"] == "exited (exit code 0)"
     assert platform2.migrate not in services["message"]  # the one-shot job is still fine
+    stop = run.figure("test_restarts_not_climbing", "restarts_per_hour", platform2.crawler)
+    assert stop["value"] == 0  # stopped, not restarted
     _all_ok_but(run, "test_services_running")
     # Nothing to sample is nothing over a limit: the stopped crawler is the services check's.
     assert run.figure("test_resource_usage", "running_containers")["value"] == 0
