@@ -167,10 +167,11 @@ class ProxySettings(_Model):
                 raise ValueError(f"{code!r} is not a two-letter country code (e.g. US)")
             if minimum < 0:
                 raise ValueError(f"{code}: minimum {minimum} is negative")
-        upper = {code.upper(): minimum for code, minimum in value.items()}
-        if len(upper) != len(value):
+        # Lower case, as the pool stores a proxy's country (rotation compares them directly).
+        lower = {code.lower(): minimum for code, minimum in value.items()}
+        if len(lower) != len(value):
             raise ValueError("a country is listed twice (codes are case-insensitive)")
-        return upper
+        return lower
 
 
 _METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"

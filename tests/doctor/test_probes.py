@@ -129,3 +129,11 @@ def test_postgres_probe_on_a_database_without_opslib(fresh_db: TestDatabase) -> 
     assert not found["opslib.schema"].found
     assert found["opslib.schema"].fix == "opslib db migrate"
     assert not found["postgresql.price_history"].found
+
+
+def test_table_probe_shows_the_platforms_own_column_names(platform_db: TestDatabase) -> None:
+    platform_db.execute("ALTER TABLE monitored_urls RENAME COLUMN domain TO site")
+    settings = Settings(tables={"monitored_urls": {"domain": "site"}})
+    probe = _by_key(probe_postgres(platform_db, settings))["postgresql.monitored_urls"]
+    assert probe.found
+    assert probe.detail == "monitored_urls: id, site"

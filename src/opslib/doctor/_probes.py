@@ -52,7 +52,8 @@ def _table_probe(schema: PlatformSchema, key: str, table: TableKey, *fields: str
     missing = schema.missing(table, *fields)
     name = schema.name(table)
     if missing is None:
-        return Probe(key, "postgresql", f"table {name}", True, f"{name}: {', '.join(fields)}")
+        columns = ", ".join(schema.column_name(table, field) for field in fields)
+        return Probe(key, "postgresql", f"table {name}", True, f"{name}: {columns}")
     return Probe(key, "postgresql", f"table {name}", False, missing, missing.split(": ", 1)[-1])
 
 
