@@ -46,13 +46,14 @@ cli.add_command(db)
 
 
 def _register_optional() -> None:
-    from opslib.cli import _backup, _doctor, _lab, _notify, _proxies
+    from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
     cli.add_command(_proxies.proxies)
     cli.add_command(_doctor.doctor)
     cli.add_command(_notify.notify)
+    cli.add_command(_maintenance.maintenance)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
