@@ -35,3 +35,8 @@ def test_restore_drill(ops_db: Database, ops_settings: Settings, ops_verdict: Ve
 def test_retention(ops_db: Database, ops_settings: Settings, ops_verdict: Verdict) -> None:
     """Catalogue and directory agree, at least min_count kept, nothing overdue for pruning."""
     ops_verdict(backups.retention_status(ops_db, ops_settings))
+
+
+def test_scratch_leftovers(ops_db: Database, ops_settings: Settings, ops_verdict: Verdict) -> None:
+    """No scratch database left behind by a killed restore drill."""
+    ops_verdict(backups.scratch_leftovers(ops_db, ops_settings))

@@ -40,6 +40,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "backups.catalogue_mismatches": Threshold(warn=0, crit=0, unit="entries"),
         "backups.retained_shortfall": Threshold(crit=0, unit="backups"),
         "backups.prune_pending": Threshold(warn=0, unit="backups"),
+        "backups.scratch_orphans": Threshold(warn=0, unit="databases"),
         # weekly.proxy_pool
         "proxies.healthy_count": Threshold(warn=5, crit=2, bad="below", unit="proxies"),
         "proxies.healthy_share": Threshold(warn=0.9, crit=0.75, bad="below"),

@@ -117,7 +117,7 @@ def test_monthly_suite_passes_then_fails(
 ) -> None:
     done = _run_suite(healthy, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "5 passed" in done.stdout
+    assert "6 passed" in done.stdout
     for folder in healthy.backups.backup_dir.iterdir():
         if (folder / "config.tar.gz").exists():
             (folder / "config.tar.gz").write_bytes(b"\x1f\x8b broken")

@@ -6,6 +6,7 @@ from opslib.backups._checks import (
     backup_recency,
     restore_drill,
     retention_status,
+    scratch_leftovers,
     verified_recency,
 )
 from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
@@ -18,6 +19,12 @@ from opslib.backups._retention import (
     RetentionPlan,
     RetentionPolicy,
     plan_retention,
+)
+from opslib.backups._scratch import (
+    ScratchCleanup,
+    ScratchDatabase,
+    drop_orphan_scratch,
+    list_scratch,
 )
 from opslib.backups._tools import PgTools, find_tools, tools_for
 from opslib.backups._verify import VerifyReport, select_backup, verify_backup
@@ -37,13 +44,17 @@ __all__ = [
     "Progress",
     "RetentionPlan",
     "RetentionPolicy",
+    "ScratchCleanup",
+    "ScratchDatabase",
     "Verification",
     "VerifyReport",
     "backup_integrity",
     "backup_recency",
     "check_integrity",
     "create_backup",
+    "drop_orphan_scratch",
     "find_tools",
+    "list_scratch",
     "plan_create",
     "plan_prune",
     "plan_retention",
@@ -51,6 +62,7 @@ __all__ = [
     "read_manifest",
     "restore_drill",
     "retention_status",
+    "scratch_leftovers",
     "select_backup",
     "tools_for",
     "verified_recency",

@@ -9,6 +9,7 @@ from opslib.adapters import Database
 from opslib.backups._catalog import Catalog
 from opslib.backups._integrity import check_integrity
 from opslib.backups._prune import plan_prune
+from opslib.backups._scratch import list_scratch
 from opslib.backups._tools import tools_for
 from opslib.backups._verify import verify_backup
 from opslib.config import Settings
@@ -20,6 +21,7 @@ __all__ = [
     "backup_recency",
     "restore_drill",
     "retention_status",
+    "scratch_leftovers",
     "verified_recency",
 ]
 
@@ -184,4 +186,42 @@ def retention_status(db: Database, settings: Settings, now: datetime | None = No
             ),
         ),
         remediation="opslib backup list; opslib backup prune --dry-run, then opslib backup prune",
+    )
+
+
+def scratch_leftovers(db: Database, settings: Settings) -> CheckResult:
+    """No scratch database left behind by a restore drill that was killed (threshold
+    ``backups.scratch_orphans``); those of drills running now are listed, not counted."""
+    title = "no scratch databases left by killed restore drills"
+    try:
+        found = list_scratch(db)
+    except OpsError as exc:
+        return CheckResult.unknown(_SOP, title, str(exc))
+    orphans = [d for d in found if not d.owned]
+    note = ""
+    if orphans:
+        size = sum(d.bytes for d in orphans) / 1e6
+        note = f"{', '.join(d.name for d in orphans[:3])}: {size:.1f} MB in all"
+    table = Table(
+        ("database", "MB", "state"),
+        tuple(
+            (d.name, f"{d.bytes / 1e6:.1f}", "drill running" if d.owned else "ORPHAN")
+            for d in found
+        ),
+        title="scratch databases of restore drills",
+    )
+    return CheckResult(
+        _SOP,
+        title,
+        (
+            Measurement(
+                "orphan_scratch_databases",
+                float(len(orphans)),
+                settings.threshold("backups.scratch_orphans"),
+                f"{len(found)} scratch database(s)",
+                note,
+            ),
+        ),
+        remediation="opslib backup integrity (drops scratch databases whose drill is gone)",
+        tables=(table,) if found else (),
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import logging
 import re
-import secrets
 import threading
 import time
 from collections import deque
@@ -16,6 +16,7 @@ from opslib.adapters import Database, Row
 from opslib.backups._catalog import BackupRecord, Catalog
 from opslib.backups._create import Progress
 from opslib.backups._manifest import DUMP_FILE, Manifest, read_manifest, sha256_file
+from opslib.backups._scratch import SCRATCH_PREFIX, drop_orphan_scratch, scratch_database
 from opslib.backups._tools import PgTools, find_tools, list_archive, server_major
 from opslib.config import BackupSettings, PlatformTables
 from opslib.errors import DataError, InputError, OpsError
@@ -23,7 +24,7 @@ from opslib.quality import PlatformSchema
 
 __all__ = ["SCRATCH_PREFIX", "VerifyReport", "select_backup", "verify_backup"]
 
-SCRATCH_PREFIX = "opslib_verify_"
+_log = logging.getLogger(__name__)
 _STEP = re.compile(r"^pg_restore: (creating|processing data for table|processing item) ")
 # One pass over the restored prices: the count, the newest row, and rows that must not exist.
 # (Prices pointing at no URL are ruled out by the foreign key pg_restore validates.) Names are
@@ -45,6 +46,8 @@ class VerifyReport:
     row_counts: dict[str, int]
     newest_checked_at: datetime | None
     seconds: float
+    orphans_dropped: tuple[str, ...] = ()
+    """Scratch databases of killed drills dropped before this one began."""
 
     @property
     def ok(self) -> bool:
@@ -74,10 +77,11 @@ def verify_backup(
 ) -> VerifyReport:
     """Restore the newest (or ``name``) backup into a new scratch database and check it.
 
-    The scratch database gets a unique name and is dropped afterwards, also on failure; the live
-    database is never written. The restored row counts are compared with the manifest's, and
-    the price table (``tables``: the configured names) for its newest ``checked_at``. The
-    outcome is recorded in the catalogue.
+    The scratch database gets a unique name, is owned by this session (a lock) and is dropped
+    afterwards, also on failure; scratch databases of drills that were killed are dropped first
+    (``drop_orphan_scratch``). The live database is never written. The restored row counts are
+    compared with the manifest's, and the price table (``tables``: the configured names) for
+    its newest ``checked_at``. The outcome is recorded in the catalogue.
     """
     say = progress or (lambda _msg: None)
     started = time.monotonic()
@@ -85,7 +89,10 @@ def verify_backup(
     record = select_backup(catalog, name)
     major, _ = server_major(db)
     tools = find_tools(major, settings.pg_bin_dir)
-    scratch = f"{SCRATCH_PREFIX}{secrets.token_hex(6)}"
+    cleanup = drop_orphan_scratch(db)  # left by drills that were killed
+    for line in cleanup.lines():
+        _log.warning("%s", line)
+    scratch = ""
     counts: dict[str, int] = {}
     newest: datetime | None = None
     try:
@@ -94,8 +101,7 @@ def verify_backup(
     except DataError as exc:
         problems = [str(exc)]
     if not problems:
-        db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
-        try:
+        with scratch_database(db) as scratch:
             say(f"restoring {record.name} into scratch database {scratch}")
             with db.open(
                 scratch, statement_timeout=settings.dump_timeout, application_name="opslib-verify"
@@ -105,12 +111,14 @@ def verify_backup(
                     counts, newest, problems = _compare(
                         restored, manifest, tables if tables is not None else PlatformTables()
                     )
-        finally:
-            db.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(scratch))
-            )
     report = VerifyReport(
-        record.name, scratch, tuple(problems), counts, newest, time.monotonic() - started
+        record.name,
+        scratch,
+        tuple(problems),
+        counts,
+        newest,
+        time.monotonic() - started,
+        tuple(d.name for d in cleanup.dropped),
     )
     detail = "; ".join(problems) if problems else _summary(counts)
     catalog.record_verification(record.name, report.ok, detail)

@@ -173,6 +173,8 @@ def integrity_cmd(app: AppContext, name: str | None) -> None:
         [backups.select_backup(catalog, name)] if name is not None else catalog.complete_backups()
     )
     tools = backups.tools_for(app.database, settings)
+    for line in backups.drop_orphan_scratch(app.database).lines():  # killed drills' leftovers
+        app.output.info(line)
     reports = []
     for record in records:
         if app.output.isatty():
