@@ -50,6 +50,7 @@ __all__ = [
     "NotifySettings",
     "PlatformTables",
     "PriceHistoryTable",
+    "ProcedureSettings",
     "ProxySettings",
     "ScrapeLogsTable",
     "Settings",
@@ -367,6 +368,37 @@ class MaintenanceSettings(_Model):
     )
 
 
+class ProcedureSettings(_Model):
+    """The maintenance procedure (``opslib maintenance run`` / ``emergency``): what its steps
+    act on and how long they wait. A plan file's ``[step.<name>]`` options override these."""
+
+    migrations_dir: Path | None = Field(
+        None, description="the platform's migrations: NNNN_name.sql files applied in order"
+    )
+    config_set: Path | None = Field(
+        None, description="a folder with the new version of each backups.config_paths file"
+    )
+    services: list[str] = Field(
+        default_factory=list, description="services to stop and start (empty: all of the project)"
+    )
+    stop_timeout: float = Field(30.0, gt=0, le=3600, description="seconds before SIGKILL")
+    start_timeout: float = Field(120.0, gt=0, le=3600, description="seconds to be running")
+    health_seconds: float = Field(120.0, gt=0, le=3600, description="seconds to turn healthy")
+    data_flow_seconds: float = Field(
+        600.0, gt=0, le=24 * 3600, description="seconds for every expected domain to deliver"
+    )
+    expected_domains: list[str] = Field(
+        default_factory=list, description="domains that must deliver (empty: all monitored)"
+    )
+    window_minutes: float = Field(
+        120.0, gt=0, le=7 * 24 * 60, description="expected length of the maintenance window"
+    )
+    registry_url: str | None = Field(
+        None, description="the registry images come from (default: Docker Hub)"
+    )
+    pull_required: bool = Field(False, description="fail the run when images cannot be pulled")
+
+
 NoticeKind = Literal["maintenance", "completion", "alert"]
 _NOTICE_KINDS: tuple[NoticeKind, ...] = ("maintenance", "completion", "alert")
 _CHANNEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -575,6 +607,7 @@ class Settings(BaseSettings):
     backups: BackupSettings = Field(default_factory=BackupSettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 

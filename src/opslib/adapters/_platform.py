@@ -241,6 +241,31 @@ class Platform:
         lines.sort(key=lambda line: line.at or datetime.min.replace(tzinfo=UTC))
         return lines if tail is None else lines[-tail:] if tail > 0 else []
 
+    def stop(self, containers: Sequence[ContainerInfo], *, timeout: float = 10.0) -> list[str]:
+        """Stop the running ``containers`` gracefully and concurrently (SIGTERM, SIGKILL after
+        ``timeout`` seconds, as ``docker compose stop``); return the names of those stopped."""
+        wait = max(0, math.ceil(timeout))
+
+        def stop_one(container: ContainerInfo) -> str:
+            self._docker().api.stop(container.id, timeout=wait)
+            return container.name
+
+        return self._each([c for c in containers if c.running], stop_one)
+
+    def start(self, containers: Sequence[ContainerInfo]) -> list[str]:
+        """Start the ``containers`` that are not running (as ``docker compose start``); return
+        the names of those started. Containers removed meanwhile are left out."""
+
+        def start_one(container: ContainerInfo) -> str:
+            self._docker().api.start(container.id)
+            return container.name
+
+        return self._each([c for c in containers if not c.running], start_one)
+
+    def image_names(self) -> list[str]:
+        """The images the project's containers were created from (as configured), sorted."""
+        return sorted({c.image for c in self.containers() if c.image})
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
