@@ -277,3 +277,35 @@ def test_two_runs_at_once(setup: Setup) -> None:
     abandon = setup.opslib("maintenance", "run", "--abandon")
     assert abandon.returncode == 0, abandon.stderr
     assert setup.status()["exit"] == 0
+
+
+def test_emergency_with_a_sql_fix(setup: Setup) -> None:
+    fix = setup.tmp / "fix.sql"
+    fix.write_text(f"CREATE TABLE {setup.table}_fix (id int);\n")
+    done = setup.opslib("--json", "maintenance", "emergency", "--fix-sql", str(fix))
+    assert done.returncode == 0, done.stderr
+    states = {s["step"]: s["state"] for s in json.loads(done.stdout)["steps"]}
+    assert list(states) == [
+        "stop_services",
+        "backup",
+        "fix",
+        "start_services",
+        "verify_health",
+        "verify_data_flow",
+        "monitor",
+    ]
+    assert states["fix"] == "done"
+    assert states["verify_data_flow"] == "done"
+    assert states["stop_services"] == ("done" if _docker(setup.lab) else "skipped")
+    with setup.lab.database() as db:
+        row = db.fetch_one("SELECT to_regclass(%s) IS NOT NULL AS ok", (f"{setup.table}_fix",))
+        assert row is not None
+        assert row["ok"]
+        run = db.fetch_one("SELECT kind, facts FROM opslib.procedure_runs ORDER BY id DESC LIMIT 1")
+        assert run is not None
+        assert run["kind"] == "emergency"
+        backup = Catalog(db, load_settings(setup.config).backups.backup_dir).get(
+            run["facts"]["backup"]
+        )
+        assert backup is not None
+        assert backup.kind == "emergency"
