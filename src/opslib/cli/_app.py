@@ -46,7 +46,7 @@ cli.add_command(db)
 
 
 def _register_optional() -> None:
-    from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies
+    from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
@@ -54,6 +54,7 @@ def _register_optional() -> None:
     cli.add_command(_doctor.doctor)
     cli.add_command(_notify.notify)
     cli.add_command(_maintenance.maintenance)
+    cli.add_command(_watch.watch_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
