@@ -16,6 +16,7 @@ import docker
 import pytest
 from psycopg import sql
 
+from opslib import redact
 from opslib.adapters import Database
 from opslib.errors import LabError
 from opslib.lab import Lab
@@ -25,6 +26,16 @@ from opslib.migrations import migrate
 from tests.dbkit import TestDatabase
 from tests.labkit import make_lab_settings, require_docker, require_lab_infrastructure
 from tests.support import free_port, require
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """Every secret a test's settings taught opslib.redact is forgotten after it: a long test
+    process would otherwise mask whatever a fuzzed setting held (a word like "with") in every
+    later test's output."""
+    known = redact._Mask.known
+    yield
+    redact._Mask.known = known
 
 
 @pytest.fixture(scope="session")

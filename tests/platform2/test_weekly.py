@@ -28,8 +28,8 @@ def test_weekly_after_testing_the_pool_with_the_httpbin_judge(
     assert run.summary["platform"].startswith("pricewatch-eu")
     assert run.figure("test_healthy_proxies", "healthy_count")["value"] == len(COUNTRIES)
     assert run.figure("test_healthy_proxies", "healthy_share")["value"] == 1.0
-    # required DE 2, FR 2, US 1 (written in upper case; the pool keeps lower case)
-    for country in ("DE", "FR", "US"):
+    # required DE 2, FR 2, US 1 (written in upper case; settings and the pool keep lower case)
+    for country in ("de", "fr", "us"):
         shortfall = run.figure("test_country_distribution", "country_shortfall", country)
         assert shortfall["value"] == 0, shortfall
     assert run.figure("test_country_distribution", "country_share", "DE")["value"] == 0.333
