@@ -52,6 +52,16 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
         # daily.health: an open maintenance window past its expected end is stuck
         "maintenance.overdue": Threshold(crit=0, unit="min"),
+        # maintenance.pre_deploy / maintenance.post_deploy: the deploy gate (opslib.gate)
+        "gate.verified_backup_age": Threshold(warn=3, crit=7, unit="days"),
+        "gate.open_windows": Threshold(crit=0, unit="windows"),
+        "gate.baseline_age": Threshold(warn=24, unit="h"),
+        "gate.error_ratio_rise": Threshold(warn=3, crit=10, unit="pp"),
+        "gate.error_rate_rise": Threshold(warn=0.5, crit=2.0, unit="errors/s"),
+        "gate.confidence_drop": Threshold(warn=0.05, crit=0.1),
+        "gate.coverage_drop": Threshold(warn=3, crit=10, unit="pp"),
+        "gate.containers_lost": Threshold(warn=0, unit="containers"),
+        "gate.data_flow": Threshold(warn=60, crit=300, unit="s"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""
