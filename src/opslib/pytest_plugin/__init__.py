@@ -1,7 +1,8 @@
 """The opslib pytest plugin (``pytest11`` entry point ``opslib``).
 
 Checks ask for session-scoped, lazily probed fixtures (``ops_settings``, ``ops_db``,
-``ops_prometheus``, ``ops_metrics``, ``ops_platform``), mark themselves with
+``ops_prometheus``, ``ops_metrics``, ``ops_platform``; ``ops_baseline``, the deploy gate's
+baseline file, ``--ops-baseline``), mark themselves with
 ``@pytest.mark.sop("daily.health")`` and hand their :class:`~opslib.results.CheckResult` to
 ``ops_verdict``. The plugin turns verdicts into test outcomes (``--ops-fail-on``), adds SOP,
 severity, measured-vs-threshold and remediation columns and inline SVG charts to pytest-html,
@@ -13,6 +14,7 @@ notify channels (``--ops-notify``).
 
 from opslib.pytest_plugin._fixtures import (
     Verdict,
+    ops_baseline,
     ops_db,
     ops_metrics,
     ops_platform,
@@ -36,6 +38,7 @@ __all__ = [
     "RESULT_KEY",
     "CheckRecord",
     "Verdict",
+    "ops_baseline",
     "ops_db",
     "ops_metrics",
     "ops_platform",

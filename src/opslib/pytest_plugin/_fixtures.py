@@ -7,7 +7,9 @@ not repeated, and the report hook turns it into one UNKNOWN line.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import pytest
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Verdict",
+    "ops_baseline",
     "ops_db",
     "ops_metrics",
     "ops_platform",
@@ -66,6 +69,21 @@ def ops_settings(
     state.platform = state.clean(describe_platform(settings))
     record_testsuite_property("opslib_platform", state.platform)
     return settings
+
+
+@pytest.fixture(scope="session")
+def ops_baseline(pytestconfig: pytest.Config) -> Path:
+    """The deploy gate's baseline file: ``--ops-baseline``, else ``baseline.json`` beside the
+    ``--html`` report, else ``reports/baseline.json`` (relative to the working directory)."""
+    explicit = pytestconfig.getoption("ops_baseline", None)
+    html = pytestconfig.getoption("htmlpath", None)
+    if explicit:
+        path = Path(os.path.expandvars(explicit)).expanduser()
+    elif html:
+        path = Path(os.path.expandvars(str(html))).expanduser().parent / "baseline.json"
+    else:
+        path = Path("reports") / "baseline.json"
+    return Path.cwd() / path
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "the notify channels (opslib.toml [[notify.channels]]); --ops-notify=warning adds "
         "WARNINGs. A failed send does not change the exit status.",
     )
+    group.addoption(
+        "--ops-baseline",
+        dest="ops_baseline",
+        metavar="PATH",
+        default=None,
+        help="the deploy gate's baseline: checks/maintenance/pre writes it, checks/maintenance/"
+        "post compares with it (default: baseline.json beside --html, else "
+        "reports/baseline.json).",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
