@@ -296,3 +296,47 @@ def test_an_engine_refusing_past_the_timeout_is_unreachable(tmp_path: Path) -> N
         with pytest.raises(UnreachableError, match="refused"):
             platform.probe()
         assert 0.9 < time.monotonic() - started < 4
+
+
+_GRACEFUL = (
+    "import signal, sys, time\n"
+    "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+    "time.sleep(3600)"
+)
+
+
+def test_stop_is_graceful_then_kills_and_start_brings_them_back(
+    stack: Stack, containers: Containers
+) -> None:
+    # PID 1 of a container ignores SIGTERM unless it handles it: _IDLE must be killed.
+    graceful = containers.run("ctl-graceful", _GRACEFUL)
+    stubborn = containers.run("ctl-stubborn", _IDLE)
+    with Platform(stack.project, timeout=10) as platform:
+
+        def chosen() -> list[ContainerInfo]:
+            return platform.containers("ctl-graceful") + platform.containers("ctl-stubborn")
+
+        wait_until(lambda: all(c.running for c in chosen()), 20, "the containers to run")
+        began = time.monotonic()
+        stopped = platform.stop(chosen(), timeout=1.0)
+        took = time.monotonic() - began
+        assert sorted(stopped) == sorted([graceful, stubborn])
+        by_name = {c.name: c for c in chosen()}
+        assert not any(c.running for c in by_name.values())
+        assert by_name[graceful].exit_code == 0  # it handled SIGTERM
+        assert by_name[stubborn].exit_code == 137  # SIGKILL after the timeout
+        assert 0.9 < took < 6, f"stop took {took:.1f} s"  # both at once, not one after another
+        assert platform.stop(chosen(), timeout=1.0) == []  # stopped ones are left alone
+        assert [c.name for c in platform.containers("web") if c.running]  # others untouched
+
+        assert sorted(platform.start(chosen())) == sorted([graceful, stubborn])
+        assert all(c.running for c in chosen())
+        assert platform.start(chosen()) == []  # running ones are left alone
+
+        platform.stop(chosen(), timeout=1.0)
+        gone = platform.containers("ctl-stubborn")
+        assert not gone[0].running
+        containers.remove(stubborn)
+        # A container removed between listing and starting is left out, not an error.
+        assert platform.start(gone + platform.containers("ctl-graceful")) == [graceful]
+    containers.remove(graceful)
