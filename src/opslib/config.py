@@ -786,7 +786,7 @@ def _settings_error(exc: SettingsError) -> str:
     given = variable if variable in {k.upper() for k in os.environ} else "the environment"
     return (
         f"{field}: not valid JSON for a list or table (from {given}; e.g."
-        f' {variable}=\'["value"]\' or {variable}=\'{{"key": 1}}\')'
+        f" {variable}='[\"value\"]' or {variable}='{{\"key\": 1}}')"
     )
 
 
