@@ -37,21 +37,34 @@ def _stamp() -> str:
               help="Start a run this often (60s, 5m, 1h).")  # fmt: skip
 @click.option("--for", "span", default="30m", show_default=True,
               help="Start no run after this long (30m, 2h).")  # fmt: skip
+@click.option(
+    "--run-timeout",
+    default="10m",
+    show_default=True,
+    help="Stop a run still going after this long; it counts as judged nothing.",
+)
 @pass_app
 def watch_cmd(
-    app: AppContext, *, suite: Path, pytest_args: tuple[str, ...], every: str, span: str
+    app: AppContext,
+    *,
+    suite: Path,
+    pytest_args: tuple[str, ...],
+    every: str,
+    span: str,
+    run_timeout: str,
 ) -> None:
     """Re-run SUITE (pytest, extra arguments after --) and print only what changed: a check
     that turned red or green, one new or vanished. Changes go to the notify channels that
     carry alerts. Exit status: the worst severity of the last run (0 OK, 1 WARNING,
     2 CRITICAL, 3 UNKNOWN)."""
     interval, duration = parse_span(every, "--every"), parse_span(span, "--for")
+    limit = parse_span(run_timeout, "--run-timeout")
     if not suite.exists():
         raise InputError(f"{suite}: no such file or directory")
     settings = app.settings
     out = app.output
     alerting = channels_for("alert", settings.notify)
-    runner = PytestSuite(suite, tuple(pytest_args), app.config_file)
+    runner = PytestSuite(suite, tuple(pytest_args), app.config_file, timeout=limit)
 
     def platform(snapshot: Snapshot) -> str:
         return snapshot.platform or describe_platform(settings)

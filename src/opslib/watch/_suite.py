@@ -29,6 +29,7 @@ class PytestSuite:
     args: tuple[str, ...] = ()
     config_file: Path | None = None
     python: str = sys.executable
+    timeout: float = 600.0  # a run still going after this is stopped and judged as failed
 
     def argv(self, summary: Path) -> list[str]:
         """The command line of one run, writing its summary to ``summary``."""
@@ -51,6 +52,13 @@ class PytestSuite:
                     text=True,
                     errors="replace",
                     check=False,
+                    timeout=self.timeout,
+                )
+            except subprocess.TimeoutExpired:
+                # subprocess.run kills the child and waits for it before raising.
+                return Snapshot.failed(
+                    f"the run did not finish within {self.timeout:g} s (--run-timeout): stopped",
+                    previous,
                 )
             except OSError as exc:
                 return Snapshot.failed(f"pytest could not start: {exc}", previous)
