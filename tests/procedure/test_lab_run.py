@@ -23,6 +23,7 @@ from opslib.backups import Catalog
 from opslib.config import load_settings, toml_value
 from opslib.lab import Lab
 from opslib.procedure import PAUSE_ENV, RUNBOOK_STEPS
+from tests.labkit import require_docker_lab
 from tests.notify.receivers import Hooks, hooks
 from tests.support import free_port
 
@@ -165,6 +166,7 @@ def _docker(lab: Lab) -> bool:
 
 
 def test_full_run(setup: Setup) -> None:
+    require_docker_lab(setup.lab)  # stop/start act on the lab's containers
     lab = setup.lab
     started = time.time()
     dry = setup.opslib("maintenance", "run", "--plan", str(setup.plan), "--dry-run")
@@ -236,6 +238,7 @@ def test_full_run(setup: Setup) -> None:
 def test_kill_during_each_step_then_resume(setup: Setup) -> None:
     """kill -9 after each step's work (before it is recorded done): status says killed during
     that step, and --resume continues at it; the last resume completes the run."""
+    require_docker_lab(setup.lab)  # stop/start act on the lab's containers
     args = ["--plan", str(setup.plan)]
     for step in RUNBOOK_STEPS:
         proc = setup.start_paused(step, *args)
@@ -280,6 +283,7 @@ def test_two_runs_at_once(setup: Setup) -> None:
 
 
 def test_emergency_with_a_sql_fix(setup: Setup) -> None:
+    require_docker_lab(setup.lab)  # stop/start act on the lab's containers
     fix = setup.tmp / "fix.sql"
     fix.write_text(f"CREATE TABLE {setup.table}_fix (id int);\n")
     done = setup.opslib("--json", "maintenance", "emergency", "--fix-sql", str(fix))
