@@ -75,11 +75,10 @@ def runs_done(suite: Path) -> int:
 
 def test_watch_prints_only_what_changed(tmp_path: Path) -> None:
     suite = make_suite(tmp_path)
-    done = opslib("watch", "suite", "--every", "1s", "--for", "4s", cwd=tmp_path,
-                  env=environment())  # fmt: skip
+    done = opslib("watch", "suite", "--every", "1s", "--for", "5m", "--runs", "4",
+                  cwd=tmp_path, env=environment())  # fmt: skip
     runs = runs_done(suite)
-    # A run takes 1 to 3 s here: 2 to 4 runs start within 4 s (at most 5, 1 s apart).
-    assert 2 <= runs <= 5, done.stdout
+    assert runs == 4, done.stdout  # --runs, however long a run takes here
     lines = [line.split(" ", 1)[1] for line in done.stdout.splitlines()[:-1]]
     assert lines[0] == (
         "suite: first run: 3 check(s): 3 OK, 0 WARNING, 0 CRITICAL, 0 UNKNOWN; worst OK"
@@ -125,9 +124,9 @@ def write_config(path: Path, hooks: Hooks) -> Path:
 def test_changes_go_to_the_alert_channels(tmp_path: Path, webhook: Hooks) -> None:
     suite = make_suite(tmp_path)
     config = write_config(tmp_path / "opslib.toml", webhook)
-    done = opslib("watch", "suite", "--every", "1s", "--for", "2s", cwd=tmp_path,
-                  env=environment(config))  # fmt: skip
-    assert runs_done(suite) >= 2, done.stdout
+    done = opslib("watch", "suite", "--every", "1s", "--for", "5m", "--runs", "2",
+                  cwd=tmp_path, env=environment(config))  # fmt: skip
+    assert runs_done(suite) == 2, done.stdout
     bodies = [r.body for r in webhook.received]
     assert bodies, done.stdout + done.stderr
     assert all(r.path == f"/hook/{TOKEN}" for r in webhook.received)  # not the notices-only one

@@ -263,3 +263,18 @@ def test_change_notice() -> None:
     ]
     with pytest.raises(InputError):
         change_notice([], suite="s", platform="p", finished=datetime.now(UTC))
+
+
+def test_max_runs_ends_the_watch_before_its_duration() -> None:
+    fake = FakeTime()
+
+    def run(previous: Snapshot | None) -> Snapshot:
+        fake.now += 1.0
+        return snap(a="OK")
+
+    report = watch(
+        run, every=10, duration=3600, on_first=lambda _: None, on_changes=lambda *_: None,
+        max_runs=3, clock=fake.clock, sleep=fake.sleep,
+    )  # fmt: skip
+    assert report.runs == 3
+    assert fake.slept == [9, 9]  # no sleep after the last run

@@ -43,6 +43,8 @@ def _stamp() -> str:
     show_default=True,
     help="Stop a run still going after this long; it counts as judged nothing.",
 )
+@click.option("--runs", type=click.IntRange(1, 100_000), default=None,
+              help="Stop after this many runs (also within --for).")  # fmt: skip
 @pass_app
 def watch_cmd(
     app: AppContext,
@@ -52,6 +54,7 @@ def watch_cmd(
     every: str,
     span: str,
     run_timeout: str,
+    runs: int | None,
 ) -> None:
     """Re-run SUITE (pytest, extra arguments after --) and print only what changed: a check
     that turned red or green, one new or vanished. Changes go to the notify channels that
@@ -96,7 +99,7 @@ def watch_cmd(
     began = time.monotonic()
     try:
         watch(runner.run, every=interval, duration=duration, on_first=on_first,
-              on_changes=on_changes, report=seen)  # fmt: skip
+              on_changes=on_changes, report=seen, max_runs=runs)  # fmt: skip
     except KeyboardInterrupt:
         _close(app, seen, began, interrupted=True)
         raise

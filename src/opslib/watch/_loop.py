@@ -50,6 +50,7 @@ def watch(
     on_first: Callable[[Snapshot], None],
     on_changes: Callable[[list[Change], Snapshot], None],
     report: WatchReport | None = None,
+    max_runs: int | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WatchReport:
@@ -57,7 +58,8 @@ def watch(
     ``duration`` seconds; ``on_first`` gets the first snapshot, ``on_changes`` each later
     run's changes (only when there are some).
 
-    No run starts after ``duration``; a run in progress then finishes. A run longer than
+    No run starts after ``duration`` (or after ``max_runs`` runs); a run in progress then
+    finishes. A run longer than
     ``every`` is followed at once by the next. Pass ``report`` to keep what was seen when
     the watch is interrupted (Ctrl-C raises out of ``run`` or ``sleep``).
     """
@@ -77,6 +79,8 @@ def watch(
                 seen.changes += changes
                 on_changes(changes, snapshot)
         seen.last = snapshot
+        if max_runs is not None and seen.runs >= max_runs:
+            return seen
         slot += every
         now = clock()
         if max(slot, now) > deadline:
