@@ -25,6 +25,7 @@ from opslib.lab._prometheus import find_prometheus
 from opslib.migrations import migrate
 from tests.dbkit import TestDatabase
 from tests.labkit import make_lab_settings, require_docker, require_lab_infrastructure
+from tests.notify.receivers import Hooks, MailServer, TlsFiles, hooks, mail_server, make_tls
 from tests.support import free_port, require
 
 
@@ -36,6 +37,26 @@ def _secrets_of_this_test_only() -> Iterator[None]:
     known = redact._Mask.known
     yield
     redact._Mask.known = known
+
+
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A test CA and a server certificate for 127.0.0.1 (the notify receivers' TLS)."""
+    return make_tls(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture
+def webhook() -> Iterator[Hooks]:
+    """A local webhook receiver recording what it is sent (tests/notify/receivers.py)."""
+    with hooks() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp(tls: TlsFiles) -> Iterator[MailServer]:
+    """A local SMTP server: STARTTLS and AUTH (LOGIN or PLAIN) with the right password required."""
+    with mail_server(tls) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,6 @@ from tests.notify.receivers import (
     Hooks,
     MailServer,
     TlsFiles,
-    hooks,
-    mail_server,
-    make_tls,
 )
 from tests.pytest_plugin.conftest import RESULTS
 
@@ -60,23 +56,6 @@ def test_ok(ops_verdict):
     ops_verdict(cpu(40))
 """
 )
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls(tmp_path_factory.mktemp("ca"))
-
-
-@pytest.fixture
-def webhook() -> Iterator[Hooks]:
-    with hooks() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def smtp(tls: TlsFiles) -> Iterator[MailServer]:
-    with mail_server(tls) as server:
-        yield server
 
 
 def config(path: Path, *channels: dict[str, Any]) -> str:
