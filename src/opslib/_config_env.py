@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import EnvSettingsSource
 
@@ -51,6 +51,8 @@ def _plain_list(field: FieldInfo | None, value: Any) -> list[str] | None:
     text = value.strip()
     if item is Path:
         items = [text]
+    elif item is SecretStr:
+        items = [part.strip() for part in text.split(",")] if text else []
     elif item is not str:
         return None
     elif _URL_START.match(text):

@@ -6,6 +6,8 @@ Nothing is read at import time; call :func:`load_settings`.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -159,6 +161,22 @@ class ProxySettings(_Model):
         default_factory=dict, description="country code -> minimum healthy proxies"
     )
     ban_window_hours: int = Field(24 * 7, ge=1, le=24 * 90)
+    encryption_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Fernet keys sealing proxy passwords at rest: the first seals, all open",
+    )
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for number, key in enumerate(value, 1):
+            try:
+                raw = base64.urlsafe_b64decode(key.get_secret_value().encode("ascii"))
+            except (binascii.Error, UnicodeEncodeError, ValueError):
+                raise ValueError(f"key {number} is not URL-safe base64 (a Fernet key)") from None
+            if len(raw) != 32:
+                raise ValueError(f"key {number} decodes to {len(raw)} bytes, a Fernet key has 32")
+        return value
 
     @field_validator("required_countries")
     @classmethod
@@ -692,7 +710,9 @@ class Settings(BaseSettings):
             self.proxies.judge_url,
             *self.proxies.target_urls,
         ]
-        return dsn + tuple(_url_secrets(urls)) + self.notify.secrets()
+        # redact() skips a secret holding "=": a Fernet key's padding is cut off instead.
+        keys = tuple(k.get_secret_value().rstrip("=") for k in self.proxies.encryption_keys)
+        return dsn + tuple(_url_secrets(urls)) + self.notify.secrets() + keys
 
     def threshold(self, name: str, domain: str | None = None) -> Threshold:
         """The threshold ``name`` after config overrides (and ``domain`` overrides, if any)."""

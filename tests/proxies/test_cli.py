@@ -10,7 +10,6 @@ import pytest
 from opslib.adapters import Database
 from opslib.cli import main
 from opslib.lab import Lab
-from tests.dbkit import TestDatabase
 
 LIST = (
     b"""# a messy list
@@ -27,14 +26,6 @@ ftp://10.0.0.4:21
     + b"x" * 10_000
     + b"\n10.0.0.7:80\n"
 )
-
-
-@pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("OPSLIB_CONFIG", raising=False)
-    return platform_db
 
 
 def _json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]

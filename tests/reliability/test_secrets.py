@@ -2,11 +2,13 @@
 
 Known secrets are seeded into every place one can live: the database password, the basic auth
 of ``prometheus_url``, ``metrics_urls``, ``proxies.judge_url`` and ``proxies.target_urls``, the
-``--ops-pushgateway`` URL, the passwords of an HTTP and a SOCKS5 proxy in the pool and of the
-URL a proxy list is downloaded from. Every command then runs at every verbosity, and the daily
-suite with live logging and a log file at INFO and DEBUG; stdout, stderr, log files, reports,
-backup manifests and the audit log are searched for each secret, as written, percent-encoded
-and inside a Basic ``Authorization`` value. Every server is real and listens on 127.0.0.1.
+``--ops-pushgateway`` URL, the passwords of an HTTP and a SOCKS5 proxy in the pool (sealed at
+rest with ``proxies.encryption_keys``, whose key is a secret too) and of the URL a proxy list is
+downloaded from. Every command then runs at every verbosity, and the daily suite with live
+logging and a log file at INFO and DEBUG; stdout, stderr, log files, reports, backups (the dump
+as the SQL it restores to) and the audit log are searched for each secret, as written,
+percent-encoded and inside a Basic ``Authorization`` value. Every server is real and listens on
+127.0.0.1.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.fernet import Fernet
 from psycopg import sql
 
 from opslib.adapters import Database
-from opslib.lab._postgres import PostgresCluster
+from opslib.lab._postgres import PostgresCluster, find_pg_bindir
 from opslib.migrations import migrate
 from tests.proxies.servers import ProxyServers, serving
 from tests.support import free_port
@@ -47,6 +50,7 @@ SEEDED = {
     "socks proxy": ("socksuser", "Socks-Secret-6006"),
     "bad setting": ("baduser", "BadSetting-Secret-3003"),
 }
+KEY = Fernet.generate_key().decode()  # seals the pool's passwords at rest
 VERBOSITY: list[list[str]] = [[], ["-v"], ["-vv"]]
 BAD_URL = "http://baduser:BadSetting-Secret-3003@[not-a-host"
 # (id, argv, environment added); "{name}" is filled from World.values.
@@ -61,6 +65,8 @@ COMMANDS: list[tuple[str, list[str], dict[str, str]]] = [
     ("health", ["proxies", "health", "--dry-run"], {}),
     ("distribution", ["proxies", "distribution"], {}),
     ("rotate", ["proxies", "rotate", "--dry-run"], {}),
+    ("encrypt", ["proxies", "encrypt", "--dry-run"], {}),
+    ("encrypt json", ["--json", "proxies", "encrypt"], {}),
     ("config", ["proxies", "config", "alpha-shop.test"], {}),
     ("db status", ["db", "status"], {}),
     ("backup create", ["backup", "create"], {}),
@@ -86,7 +92,7 @@ class World:
 
     def forms(self) -> dict[str, str]:
         """Every seeded secret in every form it could leak in -> the name of its source."""
-        found = {self.db_password: "database password"}
+        found = {self.db_password: "database password", KEY.rstrip("="): "encryption key"}
         for name, (user, password) in SEEDED.items():
             found[password] = name
             found[quote(password, safe="")] = name
@@ -103,11 +109,22 @@ class World:
         for path in sorted(self.tmp.rglob("*")):
             if path.is_relative_to(self.tmp / "in"):
                 continue  # the config file and the list hold the secrets: they are the input
-            # The dump holds the database, and with it the proxy pool's passwords: by design,
-            # documented in the README (a dump is as secret as the database).
-            if path.is_file() and path.name != "db.dump":
+            if path.is_file() and path.name == "db.dump":
+                # Compressed: searched as the SQL it restores to. The pool's passwords are
+                # sealed (proxies.encryption_keys), so the dump holds none of them.
+                hits += self.leaks(_restored_sql(path), str(path))
+            elif path.is_file():
                 hits += self.leaks(path.read_bytes().decode("latin-1"), str(path))
         return hits
+
+
+def _restored_sql(dump: Path) -> str:
+    done = subprocess.run(
+        [str(find_pg_bindir() / "pg_restore"), "--file=-", str(dump)],
+        capture_output=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert b"opslib.proxies" in done.stdout  # the pool's rows are in it
+    return done.stdout.decode("latin-1")
 
 
 class _Site(http.server.BaseHTTPRequestHandler):
@@ -199,6 +216,7 @@ def _make_world(
                 f"[proxies]\njudge_url = {_toml(_url('judge', judge))}",
                 f"target_urls = [{_toml(_url('target', target))}]",
                 "test_timeout = 3\ntest_deadline = 20",
+                f"encryption_keys = [{_toml(KEY)}]",
                 f"[backups]\nbackup_dir = {_toml(str(tmp / 'backups'))}",
                 f"config_paths = [{_toml(str(tmp / 'etc'))}]\nmin_count = 1",
                 "",

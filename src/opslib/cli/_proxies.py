@@ -24,6 +24,7 @@ from opslib.proxies import (
     plan_rotation,
     proxies_to_test,
     read_proxy_list,
+    reseal_passwords,
     run_probes,
 )
 
@@ -255,6 +256,28 @@ def rotate_cmd(app: AppContext, ban_domains: int, dry_run: bool) -> None:
             "kept": plan.kept,
         },
     )
+
+
+@proxies.command("encrypt")
+@click.option("--decrypt", is_flag=True, help="Write every sealed password back as plain text.")
+@click.option("--dry-run", is_flag=True, help="Count what would change, change nothing.")
+@pass_app
+def encrypt_cmd(app: AppContext, decrypt: bool, dry_run: bool) -> None:
+    """Seal every stored proxy password under the first of proxies.encryption_keys.
+
+    Seals plain-text rows and re-seals rows under an older key (to rotate: put the new key
+    first, run this, then drop the old key). --decrypt undoes it.
+    """
+    pool = _pool(app)
+    args = {"decrypt": decrypt}
+    if dry_run:
+        done = reseal_passwords(pool, decrypt=decrypt, dry_run=True)
+        app.audit.record("proxies.encrypt", args, dry_run=True, outcome="ok", detail=done.summary)
+    else:
+        with app.audit.action("proxies.encrypt", args, dry_run=False) as out:
+            done = reseal_passwords(pool, decrypt=decrypt)
+            out.detail = done.summary
+    app.output.data({**asdict(done), "changed": done.changed}, done.summary)
 
 
 @proxies.command("config")

@@ -27,7 +27,9 @@ from opslib.proxies._performance import (
 from opslib.proxies._policy import ANY_COUNTRY, PolicyPlan, apply_policy, plan_policy
 from opslib.proxies._pool import DomainPolicy, Lease, Outcome, PoolProxy, ProxyPool
 from opslib.proxies._probing import ProbeRun, proxies_to_test, run_probes
+from opslib.proxies._resealing import Resealing, reseal_passwords
 from opslib.proxies._rotation import RotationPlan, apply_rotation, plan_rotation
+from opslib.proxies._sealing import SEALED_PREFIX, PasswordSealer
 from opslib.proxies._tester import ProbeResult, probe_proxies
 from opslib.proxies._update import ImportOutcome, ImportPlan, apply_import, plan_import
 
@@ -35,6 +37,7 @@ __all__ = [
     "ANY_COUNTRY",
     "LEAK_HEADERS",
     "SCHEMES",
+    "SEALED_PREFIX",
     "DomainPolicy",
     "ImportOutcome",
     "ImportPlan",
@@ -44,6 +47,7 @@ __all__ = [
     "Lease",
     "LineProblem",
     "Outcome",
+    "PasswordSealer",
     "PolicyPlan",
     "PoolProxy",
     "ProbeResult",
@@ -53,6 +57,7 @@ __all__ = [
     "ProxySource",
     "ProxyState",
     "ProxyStats",
+    "Resealing",
     "RotationPlan",
     "apply_import",
     "apply_policy",
@@ -76,5 +81,6 @@ __all__ = [
     "read_judge_answer",
     "read_lines",
     "read_proxy_list",
+    "reseal_passwords",
     "run_probes",
 ]

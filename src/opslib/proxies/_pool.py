@@ -20,6 +20,7 @@ from opslib.adapters import Database
 from opslib.config import ProxySettings
 from opslib.errors import DataError, NoProxyAvailable
 from opslib.proxies._model import Proxy, ProxyState
+from opslib.proxies._sealing import PasswordSealer
 from opslib.proxies._tester import ProbeResult
 
 __all__ = ["DomainPolicy", "Lease", "Outcome", "PoolProxy", "ProxyPool"]
@@ -151,6 +152,11 @@ WITH written AS (
 SELECT count(*) FILTER (WHERE inserted) AS added FROM written
 """
 _UPSERT_BATCH = 5000
+
+_CONNECTABLE: LiteralString = (
+    "SELECT scheme, host, port, username, password, country FROM opslib.proxies"
+    " WHERE state = ANY(%s) ORDER BY url"
+)
 
 _LIST: LiteralString = """
 SELECT p.id, p.url, p.scheme, p.host, p.port, p.username, p.country, p.source, p.tags, p.state,
@@ -292,14 +298,14 @@ class PoolProxy:
         )
 
 
-def _upsert_row(proxy: Proxy) -> dict[str, Any]:
+def _upsert_row(proxy: Proxy, sealer: PasswordSealer) -> dict[str, Any]:
     return {
         "url": proxy.url,
         "scheme": proxy.scheme,
         "host": proxy.host,
         "port": proxy.port,
         "username": proxy.username,
-        "password": proxy.password.get_secret_value() if proxy.password else None,
+        "password": sealer.seal(proxy.password.get_secret_value()) if proxy.password else None,
         "country": proxy.country,
         "source": proxy.source,
         "tags": list(proxy.tags),
@@ -312,6 +318,7 @@ class ProxyPool:
     def __init__(self, db: Database, settings: ProxySettings | None = None) -> None:
         self._db = db
         self.settings = settings if settings is not None else ProxySettings()
+        self._sealer = PasswordSealer(self.settings.encryption_keys)
 
     @property
     def database(self) -> Database:
@@ -342,7 +349,7 @@ class ProxyPool:
                 host=row["host"],
                 port=row["port"],
                 username=row["username"],
-                password=None if row["password"] is None else SecretStr(row["password"]),
+                password=self._password(row["password"]),
                 country=row["country"],
                 source=row["source"],
                 tags=tuple(row["tags"] or ()),
@@ -352,6 +359,15 @@ class ProxyPool:
             ban_patterns=tuple(row["ban_patterns"] or DEFAULT_BAN_PATTERNS),
             ban_minutes=int(row["ban_minutes"] or 30),
         )
+
+    def connectable(self, states: Sequence[ProxyState]) -> list[Proxy]:
+        """The proxies in ``states`` by URL with their passwords opened (for the tester only:
+        never print them)."""
+        rows = self._db.fetch_all(_CONNECTABLE, ([s.value for s in states],))
+        return [Proxy(**{**row, "password": self._password(row["password"])}) for row in rows]
+
+    def _password(self, stored: str | None) -> SecretStr | None:
+        return None if stored is None else SecretStr(self._sealer.open(stored))
 
     def report(self, lease: Lease, outcome: Outcome) -> None:
         """Feed back how the request went and release the lease."""
@@ -399,7 +415,7 @@ class ProxyPool:
         """Add ``proxies`` (or refresh their details), in URL order, in one transaction; a URL
         given twice takes the later proxy. Returns how many were new."""
         by_url = {proxy.url: proxy for proxy in proxies}
-        rows = [_upsert_row(by_url[url]) for url in sorted(by_url)]
+        rows = [_upsert_row(by_url[url], self._sealer) for url in sorted(by_url)]
         added = 0
         with self._db.transaction():
             for at in range(0, len(rows), _UPSERT_BATCH):

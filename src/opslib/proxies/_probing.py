@@ -7,7 +7,6 @@ import asyncio
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import LiteralString
 
 from opslib.config import ProxySettings
 from opslib.errors import ConfigError
@@ -16,11 +15,6 @@ from opslib.proxies._pool import ProxyPool
 from opslib.proxies._tester import ProbeResult, probe_proxies
 
 __all__ = ["ProbeRun", "proxies_to_test", "run_probes"]
-
-_CONNECTABLE: LiteralString = (
-    "SELECT scheme, host, port, username, password, country FROM opslib.proxies"
-    " WHERE state = ANY(%s) ORDER BY url"
-)
 
 
 @dataclass(frozen=True)
@@ -52,8 +46,7 @@ def proxies_to_test(
 ) -> list[Proxy]:
     """The proxies in ``states`` by URL, with their credentials (for the tester only: never
     print them); ``sample`` of them chosen at random when given."""
-    rows = pool.database.fetch_all(_CONNECTABLE, ([s.value for s in states],))
-    proxies = [Proxy(**r) for r in rows]
+    proxies = pool.connectable(states)
     if sample is None:
         return proxies
     count = min(len(proxies), sample)
