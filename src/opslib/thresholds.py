@@ -50,6 +50,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "proxies.banned_share": Threshold(warn=0.1, crit=0.15, unit="of proxies"),
         "proxies.p95_latency": Threshold(warn=2000, crit=5000, unit="ms"),
         "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
+        # emergency.high_error_rate: a random sample of active proxies tested now
+        "proxies.sample_failing": Threshold(warn=0.2, crit=0.5, unit="of sampled"),
         # daily.health: an open maintenance window past its expected end is stuck
         "maintenance.overdue": Threshold(crit=0, unit="min"),
         # maintenance.pre_deploy / maintenance.post_deploy: the deploy gate (opslib.gate)

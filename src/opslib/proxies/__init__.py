@@ -29,6 +29,7 @@ from opslib.proxies._pool import DomainPolicy, Lease, Outcome, PoolProxy, ProxyP
 from opslib.proxies._probing import ProbeRun, proxies_to_test, run_probes
 from opslib.proxies._resealing import Resealing, reseal_passwords
 from opslib.proxies._rotation import RotationPlan, apply_rotation, plan_rotation
+from opslib.proxies._sample import sample_health
 from opslib.proxies._sealing import SEALED_PREFIX, PasswordSealer
 from opslib.proxies._tester import ProbeResult, probe_proxies
 from opslib.proxies._update import ImportOutcome, ImportPlan, apply_import, plan_import
@@ -83,4 +84,5 @@ __all__ = [
     "read_proxy_list",
     "reseal_passwords",
     "run_probes",
+    "sample_health",
 ]
