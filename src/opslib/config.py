@@ -56,6 +56,7 @@ __all__ = [
     "ProxySettings",
     "ScrapeLogsTable",
     "Settings",
+    "SiteSettings",
     "SlackChannel",
     "ThresholdSpec",
     "Timeouts",
@@ -265,6 +266,7 @@ class MonitoredUrlsTable(_Table):
     name: str = "monitored_urls"
     id: str = "id"
     domain: str = "domain"
+    url: str = "url"
 
 
 class PriceHistoryTable(_Table):
@@ -415,6 +417,49 @@ class ProcedureSettings(_Model):
         None, description="the registry images come from (default: Docker Hub)"
     )
     pull_required: bool = Field(False, description="fail the run when images cannot be pulled")
+
+
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_RESOLVE_HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
+
+
+class SiteSettings(_Model):
+    """Site verification (``opslib sites verify``): the request timeout, how many pool proxies
+    each site is also fetched through, and what tells a shop's page from a block page."""
+
+    timeout: float | None = Field(
+        None, gt=0, le=300, description="seconds per request, all stages (default: timeouts.http)"
+    )
+    via_proxies: int = Field(
+        3, ge=0, le=100, description="pool proxies (a random sample) every site is fetched through"
+    )
+    concurrency: int = Field(2000, ge=1, le=20_000, description="requests in flight at once")
+    content_markers: dict[str, str] = Field(
+        default_factory=dict,
+        description="domain -> text its pages always hold ('*': every domain); default: a"
+        " price or product marker",
+    )
+    resolve: dict[str, str] = Field(
+        default_factory=dict,
+        description="host (or *.suffix) -> IP address used instead of DNS, as curl --resolve",
+    )
+    ca_file: Path | None = Field(None, description="CA bundle to trust (default: the system's)")
+    user_agent: str = Field("Mozilla/5.0 (compatible; opslib-sites/1)", min_length=1)
+    _paths = field_validator("ca_file", mode="before")(_not_empty_path)
+
+    @field_validator("resolve")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        import ipaddress
+
+        for host, address in value.items():
+            if not _RESOLVE_HOST.match(host.lower()):
+                raise ValueError(f"{host!r} is not a host name or *.suffix")
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(f"{host}: {address!r} is not an IP address") from None
+        return {host.lower(): address for host, address in value.items()}
 
 
 NoticeKind = Literal["maintenance", "completion", "alert"]
@@ -626,6 +671,7 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
+    sites: SiteSettings = Field(default_factory=SiteSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 

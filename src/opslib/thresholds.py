@@ -64,6 +64,9 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "gate.coverage_drop": Threshold(warn=3, crit=10, unit="pp"),
         "gate.containers_lost": Threshold(warn=0, unit="containers"),
         "gate.data_flow": Threshold(warn=60, crit=300, unit="s"),
+        # emergency.high_error_rate: site availability (opslib.sites)
+        "sites.latency": Threshold(warn=2000, unit="ms"),
+        "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

@@ -47,6 +47,7 @@ cli.add_command(db)
 
 def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
+    from opslib.cli._sites import sites
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
@@ -55,6 +56,7 @@ def _register_optional() -> None:
     cli.add_command(_notify.notify)
     cli.add_command(_maintenance.maintenance)
     cli.add_command(_watch.watch_cmd)
+    cli.add_command(sites)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,81 @@
+"""One verification run: every site directly and through every sampled proxy, all at once,
+each request within the timeout; then a verdict per site."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+
+from opslib.config import Settings
+from opslib.proxies import Proxy, ProxyPool, ProxyState, proxies_to_test
+from opslib.sites._judge import failing_proxies, judge
+from opslib.sites._model import Outcome, Probe, SiteReport, SiteTarget
+from opslib.sites._probe import Prober
+
+__all__ = ["averify_sites", "sample_proxies", "verify_sites"]
+
+
+def sample_proxies(pool: ProxyPool, count: int, rng: random.Random | None = None) -> list[Proxy]:
+    """``count`` active proxies of the pool at random, with their credentials (for the
+    requests only: never print them)."""
+    if count <= 0:
+        return []
+    return proxies_to_test(pool, [ProxyState.ACTIVE], sample=count, rng=rng)
+
+
+def _marker(settings: Settings, domain: str) -> str | None:
+    markers = settings.sites.content_markers
+    return markers.get(domain) or markers.get("*")
+
+
+async def averify_sites(
+    targets: Sequence[SiteTarget], settings: Settings, proxies: Sequence[Proxy] = ()
+) -> SiteReport:
+    """Verify ``targets`` directly and through each of ``proxies``; every request ends within
+    ``sites.timeout`` (default ``timeouts.http``), all run at once (``sites.concurrency``)."""
+    began = time.perf_counter()
+    unique = list({t.domain: t for t in targets}.values())
+    timeout = settings.sites.timeout or settings.timeouts.http
+    gate = asyncio.Semaphore(settings.sites.concurrency)
+    routes: list[str | None] = [None, *(p.url for p in proxies)]
+
+    async with Prober(settings.sites, timeout, proxies) as prober:
+
+        async def one(target: SiteTarget, via: str | None) -> Probe:
+            async with gate:
+                try:
+                    return await prober.probe(target, via, _marker(settings, target.domain))
+                except Exception as exc:  # a bug must cost one verdict (unknown), not the run
+                    detail = f"{type(exc).__name__}: {exc}"[:200]
+                    return Probe(via, Outcome.UNREACHABLE, "error", detail)
+
+        found = await asyncio.gather(*(one(t, via) for t in unique for via in routes))
+    by_domain = {
+        t.domain: found[i * len(routes) : (i + 1) * len(routes)] for i, t in enumerate(unique)
+    }
+    broken = failing_proxies(by_domain)
+    verdicts = tuple(
+        judge(
+            t,
+            by_domain[t.domain],
+            broken,
+            latency=settings.threshold("sites.latency", t.domain),
+            cert_days=settings.threshold("sites.cert_days", t.domain),
+        )
+        for t in unique
+    )
+    return SiteReport(
+        verdicts,
+        tuple(p.url for p in proxies),
+        tuple(sorted(broken)),
+        round(time.perf_counter() - began, 3),
+    )
+
+
+def verify_sites(
+    targets: Sequence[SiteTarget], settings: Settings, proxies: Sequence[Proxy] = ()
+) -> SiteReport:
+    """:func:`averify_sites` from synchronous code (runs its own event loop)."""
+    return asyncio.run(averify_sites(targets, settings, proxies))
