@@ -225,6 +225,11 @@ class MetricNames(_Model):
     domain_label: str = Field(
         "domain", pattern=_LABEL_NAME, description="the label naming the shop domain"
     )
+    reason_label: str | None = Field(
+        "outcome",
+        pattern=_LABEL_NAME,
+        description="the errors counter's label saying why a fetch failed (optional)",
+    )
     sample_seconds: float = Field(
         5.0,
         gt=0,

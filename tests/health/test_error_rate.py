@@ -92,9 +92,9 @@ def test_message_says_what_was_measured_against_which_limit() -> None:
         "  CRITICAL: error_ratio = 0.2 of requests (warn > 0.05 of requests, "
         "crit > 0.15 of requests)",
         "  WARNING: error_rate = 2 errors/s (warn > 1 errors/s, crit > 5 errors/s)",
-        "  next: High Error Rate response: group errors with `docker-compose logs scraper | grep "
-        "ERROR`, check proxy health (opslib proxies health) and target sites; rotate proxies or "
-        "lower rate limits",
+        "  next: High Error Rate response: run `pytest checks/emergency/high_error_rate` (error "
+        "patterns, proxy health, site verdicts, each naming its cause and the command that acts "
+        "on it)",
     ]
 
 

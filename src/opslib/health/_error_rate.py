@@ -17,9 +17,8 @@ __all__ = ["MetricQuery", "error_rate"]
 
 SOP = "daily.health"
 _REMEDY = (
-    "High Error Rate response: group errors with `docker-compose logs scraper | grep ERROR`, "
-    "check proxy health (opslib proxies health) and target sites; rotate proxies or lower "
-    "rate limits"
+    "High Error Rate response: run `pytest checks/emergency/high_error_rate` (error patterns, "
+    "proxy health, site verdicts, each naming its cause and the command that acts on it)"
 )
 
 
