@@ -46,6 +46,7 @@ __all__ = [
     "BackupSettings",
     "DomainSettings",
     "EmailChannel",
+    "LogSettings",
     "MaintenanceSettings",
     "MetricNames",
     "MonitoredUrlsTable",
@@ -393,6 +394,31 @@ class MaintenanceSettings(_Model):
     )
 
 
+class LogSettings(_Model):
+    """Log pattern mining (``opslib logs patterns``, :class:`opslib.logs.PatternMiner`): its
+    memory bounds, how alike two messages must be to share a template, and the header."""
+
+    max_templates: int = Field(
+        1000, ge=10, le=100_000, description="patterns kept; when full the rarest merge into one"
+    )
+    max_line_chars: int = Field(
+        4096, ge=80, le=1_048_576, description="a longer line is cut to this before mining"
+    )
+    max_tokens: int = Field(128, ge=4, le=4096, description="tokens of a message compared")
+    similarity: float = Field(
+        0.5, gt=0, le=1, description="share of equal tokens for a message to join a template"
+    )
+    header_pattern: str | None = Field(
+        None,
+        description="regex of a line with a (?P<message>...) group, optional (?P<time>...) and"
+        " (?P<level>...) (default: the header is found by itself)",
+    )
+    baseline_file: Path = Field(
+        Path("reports/log-patterns.json"),
+        description="the baseline --new compares with when --baseline is not given",
+    )
+
+
 class ProcedureSettings(_Model):
     """The maintenance procedure (``opslib maintenance run`` / ``emergency``): what its steps
     act on and how long they wait. A plan file's ``[step.<name>]`` options override these."""
@@ -676,6 +702,7 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
     sites: SiteSettings = Field(default_factory=SiteSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"

@@ -5,6 +5,7 @@ Containers belong to the project by the compose labels, so no compose CLI is nee
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import math
@@ -51,6 +52,8 @@ _NAME = "docker"
 _MAX_WORKERS = 8
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
 _log = logging.getLogger("opslib.adapters")
+_MAX_LOG_LINE = 1 << 20
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -240,6 +243,34 @@ class Platform:
         lines = [line for chunk in self._each(containers, read) for line in chunk]
         lines.sort(key=lambda line: line.at or datetime.min.replace(tzinfo=UTC))
         return lines if tail is None else lines[-tail:] if tail > 0 else []
+
+    def stream_logs(self, service: str, since: datetime) -> Iterator[LogLine]:
+        """Like :meth:`logs`, but streamed: lines are read as they are consumed (each read
+        bounded by the timeout), never all held, and merged in time order across containers."""
+        start = unix_seconds(since)
+
+        def open_stream(container: ContainerInfo) -> Iterator[bytes] | None:
+            try:
+                return self._docker().api.logs(
+                    container.id, stream=True, timestamps=True, since=max(start, 0.001)
+                )
+            except docker.errors.NotFound:
+                return None  # removed since it was listed
+
+        def read(container: ContainerInfo) -> Iterator[LogLine]:
+            chunks = self._api(lambda: open_stream(container))
+            pending = b""
+            with self._translate():
+                for chunk in chunks or ():
+                    *rows, pending = (pending + chunk).split(b"\n")
+                    if len(pending) > _MAX_LOG_LINE:  # the engine splits at 16 KiB anyway
+                        rows, pending = [*rows, pending], b""
+                    for row in rows:
+                        yield from _log_lines(container.name, row, start)
+            yield from _log_lines(container.name, pending, start)
+
+        streams = [read(c) for c in self.containers(service)]
+        yield from heapq.merge(*streams, key=lambda line: line.at or _EPOCH)
 
     def stop(self, containers: Sequence[ContainerInfo], *, timeout: float = 10.0) -> list[str]:
         """Stop the running ``containers`` gracefully and concurrently (SIGTERM, SIGKILL after

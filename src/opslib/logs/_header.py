@@ -1,0 +1,198 @@
+"""The header of a log line (timestamp, level, host, process, component) told from its message.
+
+Two ways: a header regex given by the operator (``logs.header_pattern``, with a ``message``
+group and optionally ``time`` and ``level``), or, by default, a scanner that reads leading
+fields as long as they look like a header: times and dates in the common spellings, numbers
+(pids, epochs), levels, ``-`` and ``|`` separators, host and node names next to them; then one
+``component:`` (or ``component -``) a few fields further, as syslog, log4j, Android and most
+application logs write it. A line that does not start with a time keeps its whole text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from opslib.errors import ConfigError
+
+__all__ = ["Header", "HeaderParser"]
+
+_MONTHS = frozenset(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+)
+_DAYS = frozenset(["mon", "tue", "wed", "thu", "fri", "sat", "sun"])
+_ERROR_LEVELS = frozenset(
+    {"error", "err", "fatal", "critical", "crit", "severe", "alert", "emerg", "emergency", "panic"}
+)
+_LEVELS = _ERROR_LEVELS | {
+    "trace", "debug", "dbg", "info", "information", "informational", "notice", "warn",
+    "warning", "fine", "finer", "finest", "verbose",
+}  # fmt: skip
+_SHORT_LEVELS = frozenset("VDIWEFC")
+_SHORT_ERRORS = frozenset("EFC")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,:]\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+_DATE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"(?:[T-]\d{1,2}[:.]\d{2}[:.]\d{2}(?:[.,:]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[-/.]\d{1,2}(?:[-/.]\d{2,4})?"
+    r"|\d{6}|\d{8}(?:-\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)?)?"
+)
+_STRIP = "[](),|"
+_MAX_FIELDS = 24  # a header is never longer; the scan stops there
+_COMPONENT_REACH = 3  # fields between the header and its "component:" at most
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What a line's header says: its time text (unparsed), its level, and the message after."""
+
+    time: str | None
+    level: str | None
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        """The level is error or worse."""
+        return self.level is not None and (
+            self.level in _SHORT_ERRORS or self.level.lower() in _ERROR_LEVELS
+        )
+
+
+def _kind(field: str) -> str:  # noqa: PLR0911 - one return per kind
+    """``t`` time of day, ``d`` date or number, ``l`` level, ``s`` separator, ``h`` host-like
+    (a name with a digit), ``c`` component (ends with ``:``), ``w`` a word."""
+    core = field.strip(_STRIP)  # the field's shape: every digit is 0
+    if not core or field in ("-", "|", "--"):
+        return "s"
+    if field.endswith(":") and len(field) > 1 and _TIME.fullmatch(core[:-1]) is None:
+        return "c"
+    if core[0].isdigit():
+        if core.isdigit() or _DATE.fullmatch(core):
+            return "d"
+        return "t" if _TIME.fullmatch(core.rstrip(",")) else "h"
+    lower = core.lower()
+    if lower in _LEVELS or (len(core) == 1 and core in _SHORT_LEVELS):
+        return "l"
+    if lower in _MONTHS or lower in _DAYS:
+        return "d"
+    if "(" not in core and "=" not in core and "0" in core:  # digits are 0 in a shape
+        return "h"
+    return "w"
+
+
+class HeaderParser:
+    """Splits a line into :class:`Header`; ``pattern`` (a regex with a ``message`` group)
+    replaces the scanner."""
+
+    def __init__(self, pattern: str | None = None) -> None:
+        self._regex: re.Pattern[str] | None = None
+        if pattern:
+            try:
+                self._regex = re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"logs.header_pattern is not a regex: {exc}") from exc
+            if "message" not in self._regex.groupindex:
+                raise ConfigError("logs.header_pattern needs a (?P<message>...) group")
+
+    def parse(self, line: str) -> Header:
+        """The header of ``line`` (none: the whole line is the message)."""
+        if self._regex is not None:
+            found = self._regex.match(line)
+            if found is None:
+                return Header(None, None, line.strip())
+            names = self._regex.groupindex
+            return Header(
+                found["time"] if "time" in names else None,
+                found["level"] if "level" in names else None,
+                (found["message"] or "").strip(),
+            )
+        return _scan(line)
+
+
+_ZEROS = str.maketrans("123456789", "000000000")
+_KIND_MEMO: dict[str, str] = {}
+_MEMO_SIZE = 20_000
+
+
+def _kinds(fields: list[str]) -> list[str]:
+    """The kind of each field, memoized on its shape (digits as ``0``: the kind depends on the
+    shape only, so times and pids hit the memo too)."""
+    kinds = []
+    for field in fields:
+        shape = field.translate(_ZEROS)
+        kind = _KIND_MEMO.get(shape)
+        if kind is None:
+            if len(_KIND_MEMO) >= _MEMO_SIZE:
+                _KIND_MEMO.clear()
+            kind = _KIND_MEMO[shape] = _kind(shape)
+        kinds.append(kind)
+    return kinds
+
+
+def _starts_with_time(fields: list[str], kinds: list[str]) -> bool:
+    """A header starts with a time: a time of day in the first fields, or a long number or
+    date (an epoch, ``081109``, ``2005.06.03``) among the first three."""
+    if "t" in kinds[:6]:
+        return True
+    for field, kind in zip(fields[:3], kinds[:3], strict=False):
+        if kind == "d" and len(field) >= 6 and field[0].isdigit():
+            return True
+    return False
+
+
+def _component(kinds: list[str], end: int, n: int) -> tuple[int, bool]:
+    """Where the header ends if a component follows at ``end`` within reach: after
+    ``name:`` (the last header field), or after ``name -`` / ``name |`` (more may follow)."""
+    for reach in range(min(_COMPONENT_REACH, n - end)):
+        kind = kinds[end + reach]
+        if kind == "c":
+            return end + reach + 1, True
+        if kind == "s" and reach > 0:
+            return end + reach + 1, False
+        if kind in "tdl":
+            break
+    return end, False
+
+
+def _after(line: str, fields: int, found: int) -> str:
+    """The text of ``line`` after its first ``fields`` fields (``found`` of them at most)."""
+    if fields == 0:
+        return line.strip()
+    return line.split(None, fields)[fields].strip() if fields < found else ""
+
+
+def _scan(line: str) -> Header:
+    if "|" in line[:64]:
+        line = line.replace("|", " | ")
+    parts = line.split(None, _MAX_FIELDS)
+    fields = parts[:_MAX_FIELDS]
+    if not fields:
+        return Header(None, None, "")
+    kinds = _kinds(fields[:6])
+    if not _starts_with_time(fields, kinds):
+        return Header(None, None, line.strip())
+    n = len(fields)
+    end = 0  # fields taken as header so far
+    times: list[int] = []
+    level: str | None = None
+    looked = False  # one look for a component, after which only header fields are taken
+    while end < n:
+        if end + _COMPONENT_REACH >= len(kinds) < n:  # classify fields as the scan needs them
+            kinds += _kinds(fields[len(kinds) : end + _COMPONENT_REACH + 4])
+        kind = kinds[end]
+        if kind in "tdsl" or (kind == "h" and level is None and not looked):
+            if kind in "td":
+                times.append(end)
+            elif kind == "l":
+                level = fields[end].strip(_STRIP)
+            end += 1
+            continue
+        if looked:
+            break
+        looked = True
+        end, last = _component(kinds, end, n)
+        if last:
+            n = end  # nothing after "component:" is header
+    message = _after(line, end, len(parts))
+    stamp = " ".join(fields[times[0] : times[-1] + 1]).strip(_STRIP) if times else None
+    return Header(stamp, level, message)
