@@ -48,6 +48,7 @@ cli.add_command(db)
 def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
     from opslib.cli._logs import logs
+    from opslib.cli._models import models
     from opslib.cli._sites import sites
 
     cli.add_command(_lab.lab)
@@ -57,6 +58,7 @@ def _register_optional() -> None:
     cli.add_command(_notify.notify)
     cli.add_command(_maintenance.maintenance)
     cli.add_command(_watch.watch_cmd)
+    cli.add_command(models)
     cli.add_command(logs)
     cli.add_command(sites)
 

@@ -1,0 +1,23 @@
+"""Price extraction from product pages, for scrapers (the ``extraction`` extra).
+
+``extract(page, domain)`` tries the domain's :class:`Pattern`, else scores the page's
+structured data (JSON-LD, microdata, RDFa, Open Graph, script state) and its visible prices
+with a small price-element model, and returns an :class:`Extraction`: price, currency, a
+calibrated confidence and the method. ``evaluate_dir`` scores the engine on labelled pages.
+"""
+
+from opslib.extraction._decode import MAX_PAGE_BYTES
+from opslib.extraction._engine import extract
+from opslib.extraction._evaluate import Evaluation, PageResult, evaluate_dir
+from opslib.extraction._types import Extraction, Method, Pattern
+
+__all__ = [
+    "MAX_PAGE_BYTES",
+    "Evaluation",
+    "Extraction",
+    "Method",
+    "PageResult",
+    "Pattern",
+    "evaluate_dir",
+    "extract",
+]

@@ -1,0 +1,115 @@
+"""``extract``: a domain's pattern, else the page's structured data and visible prices scored
+by the price-element model. Bad input gives confidence 0 and a reason, never an exception."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from opslib.errors import ConfigError
+from opslib.extraction._decode import MAX_PAGE_BYTES, decode_page
+from opslib.extraction._types import Extraction, Method, Pattern
+
+_MISSING: ImportError | None = None
+try:
+    from lxml import etree
+    from lxml import html as lhtml
+
+    from opslib.extraction._model import PriceModel, default_model
+    from opslib.extraction._money import parse_price
+    from opslib.extraction._page import analyse
+except ImportError as exc:  # the lean install: extract() says which extra to add
+    _MISSING = exc
+
+__all__ = ["extract"]
+
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# "$" and "kr" name several currencies; a shop's country domain tells which one it means.
+_TLD_DOLLAR = {".ca": "CAD", ".au": "AUD", ".nz": "NZD", ".mx": "MXN", ".sg": "SGD", ".hk": "HKD"}
+_TLD_KRONA = {".no": "NOK", ".dk": "DKK", ".se": "SEK", ".is": "ISK"}
+
+
+def _require() -> None:
+    if _MISSING is not None:
+        raise ConfigError(
+            f"price extraction needs the {_MISSING.name} package: pip install 'opslib[extraction]'"
+        )
+
+
+def _local_currency(currency: str | None, domain: str | None) -> str | None:
+    if not domain or currency not in ("USD", "SEK"):
+        return currency
+    host = domain.lower().rstrip(".")
+    table = _TLD_DOLLAR if currency == "USD" else _TLD_KRONA
+    return next((code for tld, code in table.items() if host.endswith(tld)), currency)
+
+
+def _apply_pattern(doc: lhtml.HtmlElement, pattern: Pattern) -> tuple[Decimal, str | None] | str:
+    try:
+        found = (
+            doc.cssselect(pattern.selector)
+            if pattern.kind == "css"
+            else doc.xpath(pattern.selector)
+        )
+    except (etree.XPathError, ValueError, SyntaxError) as exc:
+        return f"pattern {pattern.selector!r} is invalid: {exc}"
+    if not isinstance(found, list) or not found:
+        return f"pattern {pattern.selector!r} matched nothing"
+    first = found[0]
+    if isinstance(first, lhtml.HtmlElement):
+        text = first.get(pattern.attribute) if pattern.attribute else first.text_content()
+    else:
+        text = str(first)
+    parsed = parse_price(text or "", pattern.decimal_separator) if text else None
+    if parsed is None:
+        return f"pattern {pattern.selector!r} matched {(text or '')[:40]!r}, not a price"
+    return parsed[0], parsed[1] or pattern.currency
+
+
+def extract(
+    html: str | bytes,
+    domain: str | None = None,
+    *,
+    url: str | None = None,
+    pattern: Pattern | None = None,
+    model: PriceModel | None = None,
+    max_bytes: int = MAX_PAGE_BYTES,
+) -> Extraction:
+    """The price a shopper sees on ``html``, its currency and a calibrated confidence.
+
+    Tries ``pattern`` (the domain's own; a pattern that matches nothing gives confidence 0),
+    else scores the structured data and visible prices with the price-element model
+    (``model``, default: the one shipped). ``url`` and ``domain`` only refine the currency.
+    Raises ConfigError without the ``extraction`` extra; never on a bad page.
+    """
+    _require()
+    if domain is None and url:
+        domain = re.sub(r"^[a-z]+://([^/:?#]+).*$", r"\1", url, flags=re.I)
+    decoded = decode_page(html, max_bytes)
+    if decoded.problem:
+        return Extraction(None, None, 0.0, "none", decoded.problem)
+    note = f"page cut at {max_bytes / 1024 / 1024:g} MB" if decoded.truncated else None
+    try:
+        doc = lhtml.document_fromstring(_XML_DECL.sub("", decoded.text, count=1))
+    except (etree.ParserError, ValueError) as exc:
+        return Extraction(None, None, 0.0, "none", f"not HTML: {exc}")
+    if pattern is not None:
+        got = _apply_pattern(doc, pattern)
+        if isinstance(got, str):
+            return Extraction(None, None, 0.0, "pattern", got)
+        return Extraction(
+            got[0], _local_currency(got[1], domain), pattern.confidence, "pattern", note
+        )
+    page = analyse(doc)
+    decision = (model or default_model()).decide(page)
+    if decision.value is None or decision.winner is None:
+        return Extraction(None, None, decision.confidence, "none", note or "no price on the page")
+    winner = decision.winner
+    currency = next(
+        (c.currency for c in page.candidates if c.value == decision.value and c.currency),
+        page.facts.currency,
+    )
+    method: Method = "model" if winner.source == "text" else "structured"
+    return Extraction(
+        decision.value, _local_currency(currency, domain), decision.confidence, method, note
+    )

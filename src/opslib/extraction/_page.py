@@ -1,0 +1,443 @@
+"""A parsed page's price candidates with their features: visible text and structured data.
+
+Features are general across sites: the element's tag, price words in its own and its
+ancestors' classes and ids, struck-through ancestors, the words around the amount, where it
+stands (document position, distance to the title and to "add to cart"), and how the value
+agrees with the other candidates and with the structured data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lxml import html as lhtml
+
+from opslib.extraction._money import parse_price
+from opslib.extraction._structured import Candidate, StructuredFacts, structured_candidates
+
+__all__ = ["PageAnalysis", "analyse"]
+
+# fmt: off
+_SKIP = frozenset({
+    "script", "style", "noscript", "template", "svg", "head", "title", "textarea", "iframe",
+    "code", "pre",
+})
+# fmt: on
+_STRUCK_TAGS = frozenset({"del", "s", "strike"})
+# fmt: off
+_KEYWORDS = (
+    "price", "sale", "offer", "now", "current", "final", "our", "special", "deal", "promo", "was",
+    "old", "regular", "list", "orig", "strike", "through", "compare", "msrp", "rrp", "before",
+    "save", "saving", "discount", "off", "unit", "per", "ship", "deliver", "total", "cart",
+    "basket", "bag", "install", "month", "related", "recommend", "similar", "carousel", "upsell",
+    "cross", "footer", "header", "nav", "menu", "review", "rating", "coupon", "reward", "point",
+    "tax", "vat", "main", "primary", "buy", "product", "detail", "pdp", "range", "from", "min",
+    "max", "tile", "card", "grid", "item", "swatch", "option", "variant", "badge", "label",
+    "accessib", "offscreen", "hidden", "sr", "visually", "strikethrough", "prices", "pricing",
+    "sales", "savings", "shipping", "delivery",
+)
+# fmt: on
+_KEY_OF = {kw: kw for kw in _KEYWORDS}
+# fmt: off
+_SECTION_WORDS = frozenset({
+    "related", "recommend", "similar", "carousel", "upsell", "cross", "footer", "header", "nav",
+    "menu", "review", "cart", "grid", "tile", "card",
+})
+# fmt: on
+_LONG_KEYWORDS = tuple(kw for kw in _KEYWORDS if len(kw) >= 5)
+_TEXT_WORDS = {
+    "was": (
+        "was",
+        "statt",
+        "uvp",
+        "avant",
+        "zamiast",
+        "antes",
+        "prima",
+        "regular",
+        "reg.",
+        "list",
+        "msrp",
+        "rrp",
+        "originally",
+        "通常",
+        "before",
+        "vorher",
+        "war",
+    ),
+    "now": (
+        "now",
+        "jetzt",
+        "sale",
+        "nur",
+        "only",
+        "maintenant",
+        "teraz",
+        "ahora",
+        "our price",
+        "price:",
+        "preis",
+        "prix",
+        "cena",
+        "precio",
+        "価格",
+        "deal",
+    ),
+    "save": (
+        "save",
+        "you save",
+        "spare",
+        "sparen",
+        "économisez",
+        "oszczędzasz",
+        "ahorra",
+        "off",
+        "%",
+    ),
+    "ship": ("ship", "deliver", "versand", "livraison", "dostawa", "envío", "送料", "postage"),
+    "unit": (
+        "/",
+        "per ",
+        " each",
+        "pro ",
+        "je ",
+        "/kg",
+        "/100",
+        "/ct",
+        "/oz",
+        "/lb",
+        "/l",
+        "/count",
+        "/pack",
+    ),
+    "from": (
+        "from",
+        "ab ",
+        "à partir",
+        "od ",
+        "desde",
+        "starting",
+        "as low as",
+        "under",
+        "over",
+        "up to",
+        "bis",
+    ),
+    "pay": (
+        "payment",
+        "month",
+        "/mo",
+        "monat",
+        "mois",
+        "rat",
+        "installment",
+        "klarna",
+        "afterpay",
+        "financ",
+        "apr",
+    ),
+    "total": ("total", "subtotal", "summe", "gesamt", "cart", "warenkorb", "panier", "koszyk"),
+}
+_CART = re.compile(
+    r"add to (cart|bag|basket|trolley)|buy now|in den warenkorb|ajouter au panier|"
+    r"dodaj do koszyka|añadir al carrito|aggiungi al carrello|カートに入れる|add to order|"
+    r"in winkelwagen|kaufen",
+    re.I,
+)
+_GONE = re.compile(
+    r"no longer (available|sold|carried)|discontinued|not available|currently unavailable|"
+    r"sold out|out of stock|nicht mehr (verfügbar|erhältlich)|ausverkauft|"
+    r"plus disponible|épuisé|niedostępny|wyprzedan|agotado|"
+    r"(see|view|show) (the )?price in (the )?(cart|bag|basket|checkout)|add to cart to see|"
+    r"price (on|upon) request|call for (price|pricing)|"
+    r"preis auf anfrage|prix sur demande|login to see price|sign in (to|for) (see )?price",
+    re.I,
+)
+_FONT = re.compile(r"font-size\s*:\s*(\d+(?:\.\d+)?)\s*(px|pt|em|rem)", re.I)
+_DIGIT = re.compile(r"\d")
+_LETTERS = re.compile(r"[^\W\d_]", re.U)
+_RANGE = re.compile(r"\d\s*[-\u2013\u2014]\s*\D{0,4}\d")  # hyphen, en and em dash
+_MAX_TEXT = 60
+_MAX_CANDIDATES = 2000
+_MAX_VISIBLE = 2_000_000
+_MAX_SPLIT = 24
+
+
+@dataclass
+class PageAnalysis:
+    """Candidates of one page, the page-level features (for "no price") and the facts."""
+
+    candidates: list[Candidate]
+    page_features: dict[str, float] = field(default_factory=dict)
+    facts: StructuredFacts = field(default_factory=StructuredFacts)
+
+
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+_TOKEN = re.compile(r"[a-z]+")
+
+
+def _classes(el: lhtml.HtmlElement) -> frozenset[str]:
+    """Words of an element's class, id and itemprop ("priceBlock__was" -> price, block, was)."""
+    raw = f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}"
+    if not raw.strip():
+        return _NO_WORDS
+    words = _TOKEN.findall(_CAMEL.sub(r"\1 \2", raw).lower())
+    return frozenset(_KEY_OF.get(w) or _prefixed(w) for w in words) - {""}
+
+
+def _prefixed(word: str) -> str:
+    # "prices", "strikethrough", "recommended": a keyword of five letters or more that starts
+    # the word counts; shorter ones must be the whole word ("off" is not "offscreen").
+    for kw in _LONG_KEYWORDS:
+        if word.startswith(kw):
+            return kw
+    return ""
+
+
+_NO_WORDS: frozenset[str] = frozenset()
+
+
+def _bucket(n: float, edges: tuple[float, ...]) -> str:
+    for edge in edges:
+        if n <= edge:
+            return f"<={edge:g}"
+    return f">{edges[-1]:g}"
+
+
+def _text_features(text: str, has_currency: bool) -> dict[str, float]:
+    low = text.lower()
+    feats: dict[str, float] = {}
+    for name, words in _TEXT_WORDS.items():
+        if any(w in low for w in words):
+            feats[f"txt:{name}"] = 1.0
+    letters = len(_LETTERS.findall(text))
+    feats[f"letters:{_bucket(letters, (0, 3, 8, 20))}"] = 1.0
+    if _RANGE.search(text):
+        feats["txt:range"] = 1.0
+    if len(_DIGIT.findall(text)) > 8:
+        feats["txt:many_digits"] = 1.0
+    feats["has_currency" if has_currency else "no_currency"] = 1.0
+    if text.startswith(("(", "[")):
+        feats["txt:paren"] = 1.0
+    return feats
+
+
+def _element_features(el: lhtml.HtmlElement) -> tuple[dict[str, float], bool]:
+    feats: dict[str, float] = {}
+    tag = el.tag if isinstance(el.tag, str) else "other"
+    feats[f"tag:{tag if tag in _TAGS else 'other'}"] = 1.0
+    for kw in _classes(el):
+        feats[f"kw0:{kw}"] = 1.0
+    struck = tag in _STRUCK_TAGS or "line-through" in (el.get("style") or "")
+    level = 0
+    for anc in el.iterancestors():
+        level += 1
+        atag = anc.tag if isinstance(anc.tag, str) else ""
+        if level <= 3:
+            for kw in _classes(anc):
+                feats[f"kw1:{kw}"] = 1.0
+            if atag in _STRUCK_TAGS or "line-through" in (anc.get("style") or ""):
+                struck = True
+        elif level <= 12:
+            for kw in _classes(anc) & _SECTION_WORDS:
+                feats[f"kw2:{kw}"] = 1.0
+        if atag in (
+            "a",
+            "button",
+            "option",
+            "select",
+            "label",
+            "li",
+            "nav",
+            "footer",
+            "header",
+            "aside",
+            "table",
+            "form",
+            "h1",
+            "h2",
+            "h3",
+            "strong",
+            "b",
+        ):
+            feats[f"in:{atag}"] = 1.0
+        if (anc.get("itemprop") or "").lower() in ("offers", "price"):
+            feats["in:itemprop_offers"] = 1.0
+    if (el.get("itemprop") or "").lower() in ("price", "lowprice"):
+        feats["itemprop_price"] = 1.0
+    size = _FONT.search(el.get("style") or "")
+    if size:
+        px = float(size.group(1)) * (16 if size.group(2).lower() in ("em", "rem") else 1)
+        feats[f"font:{_bucket(px, (12, 16, 22))}"] = 1.0
+    feats[f"depth:{_bucket(level, (6, 10, 15, 22))}"] = 1.0
+    if struck:
+        feats["struck"] = 1.0
+    return feats, struck
+
+
+# fmt: off
+_TAGS = frozenset({
+    "span", "div", "p", "strong", "b", "del", "s", "strike", "ins", "td", "li", "a", "h1", "h2",
+    "h3", "h4", "bdi", "sup", "option", "button", "label", "em", "dd", "meta", "small", "i",
+    "font", "data",
+})
+# fmt: on
+
+
+class _Walk:
+    """One pass over the elements: visible text, the title, "add to cart", price texts."""
+
+    def __init__(self) -> None:
+        self.found: list[Candidate] = []
+        self.seen: set[tuple[int, Decimal]] = set()
+        self.visible: list[str] = []
+        self.size = 0
+        self.h1 = self.cart = -1
+        self.total = 1
+
+    def run(self, doc: lhtml.HtmlElement) -> None:
+        for i, el in enumerate(doc.iter()):
+            self.total = i
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            self._see(el.tail)
+            if tag in _SKIP or tag == "meta":
+                continue
+            self._see(el.text)
+            if self.h1 < 0 and tag == "h1":
+                self.h1 = i
+            if self.cart < 0 and tag in ("button", "a", "input"):
+                label = el.get("value") if tag == "input" else el.text_content()[:80]
+                if label and _CART.search(label):
+                    self.cart = i
+            self._consider(i, el, el.text, is_tail=False)
+            self._consider(i, el.getparent(), el.tail, is_tail=True)
+            if len(self.found) >= _MAX_CANDIDATES:
+                break
+        self.total = max(self.total, 1)
+
+    def _see(self, text: str | None) -> None:
+        if text and self.size < _MAX_VISIBLE:
+            self.visible.append(text)
+            self.size += len(text)
+
+    def _consider(
+        self, i: int, owner: lhtml.HtmlElement | None, raw: str | None, *, is_tail: bool
+    ) -> None:
+        if not raw or owner is None or not _DIGIT.search(raw):
+            return
+        text = " ".join(raw.split())
+        if len(text) > _MAX_TEXT:
+            return
+        parsed = parse_price(text)
+        if parsed is not None and parsed[1] is None and not is_tail:
+            # a price split over elements: <span><sup>$</sup><span>29</span><sup>99</sup></span>
+            for anc in itertools.islice(owner.iterancestors(), 2):
+                full = " ".join(anc.text_content().split())
+                if len(full) > _MAX_SPLIT:
+                    break
+                joined = parse_price(full)
+                if joined is not None and joined[1] is not None:
+                    owner, text, parsed = anc, full, joined
+                    break
+        if parsed is None or (id(owner), parsed[0]) in self.seen:
+            return
+        value, currency = parsed
+        self.seen.add((id(owner), value))
+        efeats, struck = _element_features(owner)
+        if currency is None and not ({"kw0:price", "kw1:price", "itemprop_price"} & efeats.keys()):
+            return  # a bare number outside any price element: a rating, a count, a size
+        feats = {"src:text": 1.0, **efeats, **_text_features(text, currency is not None)}
+        if is_tail:
+            feats["tail"] = 1.0
+        self.found.append(Candidate(value, currency, "text", i, feats, struck))
+
+    def position_features(self, page: dict[str, float]) -> None:
+        for rank, cand in enumerate(self.found):
+            f = cand.features
+            f[f"pos:{_bucket(cand.order / self.total, (0.1, 0.25, 0.5, 0.75))}"] = 1.0
+            f[f"rank:{_bucket(rank, (0, 1, 3, 7, 15))}"] = 1.0
+            if self.h1 >= 0:
+                f[f"h1:{_bucket(cand.order - self.h1, (-1, 15, 40, 100, 300))}"] = 1.0
+            else:
+                f["h1:none"] = 1.0
+            if self.cart >= 0:
+                f[f"cart:{_bucket(self.cart - cand.order, (-50, -1, 10, 30, 80, 250))}"] = 1.0
+            else:
+                f["cart:none"] = 1.0
+        page["page:has_cart"] = 1.0 if self.cart >= 0 else 0.0
+        page["page:has_h1"] = 1.0 if self.h1 >= 0 else 0.0
+
+
+def _struck_neighbours(cand: Candidate, struck: list[tuple[int, Decimal]]) -> None:
+    """A price next to a struck-through higher one is the sale price of a pair."""
+    for order, value in struck:
+        if abs(order - cand.order) <= 25 and order != cand.order:
+            if value > cand.value:
+                cand.features["near_struck_higher"] = 1.0
+            elif value < cand.value:
+                cand.features["near_struck_lower"] = 1.0
+
+
+def _cross_features(cands: list[Candidate]) -> None:
+    text_count: Counter[Decimal] = Counter()
+    unstruck: Counter[Decimal] = Counter()
+    sources: defaultdict[Decimal, set[str]] = defaultdict(set)
+    texts = [c for c in cands if c.source == "text"]
+    for c in cands:
+        if c.source == "text":
+            text_count[c.value] += 1
+            if not c.struck:
+                unstruck[c.value] += 1
+        else:
+            role = next((k for k in c.features if "role:" in k), "")
+            sources[c.value].add(role.replace("src:", ""))
+    struck_values = [(c.order, c.value) for c in texts if c.struck]
+    for c in cands:
+        f = c.features
+        f[f"same_text:{_bucket(text_count[c.value], (0, 1, 2, 4))}"] = 1.0
+        if c.value == 0:
+            f["zero"] = 1.0
+        for role in sources[c.value]:
+            f[f"eq:{role}"] = 1.0
+        if c.source != "text":
+            seen = (
+                "eq" if unstruck[c.value] else "eq_struck_only" if text_count[c.value] else "none"
+            )
+            f[f"visible_{seen}"] = 1.0
+        else:
+            _struck_neighbours(c, struck_values)
+        if not sources[c.value]:
+            f["no_structured_eq"] = 1.0
+
+
+def analyse(doc: lhtml.HtmlElement) -> PageAnalysis:
+    """The candidates of a parsed page and its page-level features."""
+    page: dict[str, float] = {"page:bias": 1.0}
+    walk = _Walk()
+    walk.run(doc)
+    walk.position_features(page)
+    cands = list(walk.found)
+    structured, facts = structured_candidates(doc)
+    cands += structured
+    _cross_features(cands)
+    if _GONE.search(" ".join(walk.visible)):
+        page["page:gone_words"] = 1.0
+    if facts.unavailable:
+        page["page:ld_unavailable"] = 1.0
+    if facts.empty_offer:
+        page["page:empty_offer"] = 1.0
+    n_text = sum(1 for c in cands if c.source == "text")
+    page[f"page:texts:{_bucket(n_text, (0, 2, 6, 20))}"] = 1.0
+    page["page:structured" if structured else "page:no_structured"] = 1.0
+    n_script = sum(1 for c in structured if c.source == "script")
+    page[f"page:scripts:{_bucket(n_script, (0, 3, 10, 40))}"] = 1.0
+    for source in ("jsonld", "meta", "microdata"):
+        if any(c.source == source for c in structured):
+            page[f"page:has_{source}"] = 1.0
+    return PageAnalysis(cands, {k: v for k, v in page.items() if v}, facts)
