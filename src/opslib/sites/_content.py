@@ -37,16 +37,16 @@ def classify_answer(  # noqa: PLR0911 - one return per outcome
     """The outcome of an HTTP answer and a few words on why. ``marker`` is text the shop's
     pages always hold (configured); without one, a price or product marker is looked for."""
     size = f"{len(body) / 1024:.1f} KB" if len(body) >= 1024 else f"{len(body)} B"
-    block = _BLOCK.search(body)
+    found = sorted({m[0].decode(errors="replace").lower() for m in _BLOCK.finditer(body)})
+    markers = ", ".join(repr(m) for m in found[:3])
     shop = body.find(marker.encode()) >= 0 if marker else _SHOP.search(body) is not None
     if status == 429:
         return Outcome.LIMITED, f"HTTP 429, {size}"
     if status in _REFUSED:
-        seen = f", {block[0].decode(errors='replace').lower()!r} in the page" if block else ""
+        seen = f", {markers} in the page" if found else ""
         return Outcome.BLOCKED, f"HTTP {status}, {size}{seen}"
-    if block is not None and not shop:
-        found = block[0].decode(errors="replace").lower()
-        return Outcome.BLOCKED, f"HTTP {status}, a block page ({found!r}, {size})"
+    if found and not shop:
+        return Outcome.BLOCKED, f"HTTP {status}, a block page ({markers}, {size})"
     if status >= 500:
         return Outcome.ERROR, f"HTTP {status}, {size}"
     if 300 <= status < 400:
