@@ -44,6 +44,7 @@ from opslib.thresholds import DEFAULT_THRESHOLDS
 __all__ = [
     "NO_DATABASE",
     "BackupSettings",
+    "DomainControlSettings",
     "DomainSettings",
     "EmailChannel",
     "LogSettings",
@@ -55,6 +56,7 @@ __all__ = [
     "PriceHistoryTable",
     "ProcedureSettings",
     "ProxySettings",
+    "RateLimitSettings",
     "ScrapeLogsTable",
     "Settings",
     "SiteSettings",
@@ -291,6 +293,7 @@ class ScrapeLogsTable(_Table):
 
     name: str = "scrape_logs"
     started_at: str = "started_at"
+    domain: str = "domain"
     proxy: str = "proxy"
     proxy_country: str = "proxy_country"
     duration_ms: str = "duration_ms"
@@ -417,6 +420,51 @@ class LogSettings(_Model):
         Path("reports/log-patterns.json"),
         description="the baseline --new compares with when --baseline is not given",
     )
+
+
+class RateLimitSettings(_Model):
+    """Per-domain rate limits every replica shares (``opslib.ratelimit.RateLimiter``).
+
+    A domain without a limit of its own (``opslib ratelimit set``) gets ``default_rate`` and
+    ``default_burst``: a domain is never scraped without a limit. Permits are reserved from the
+    database in batches sized to about ``batch_seconds`` of a process's demand (at most
+    ``max_batch``); an unused permit lapses after at most ``hold_seconds``.
+    """
+
+    default_rate: float = Field(5.0, gt=0, le=1_000_000, description="permits per second")
+    default_burst: int = Field(10, ge=1, le=1_000_000)
+    batch_seconds: float = Field(0.1, gt=0, le=10)
+    max_batch: int = Field(500, ge=1, le=100_000)
+    hold_seconds: float = Field(1.0, gt=0, le=60)
+    lease_seconds: float = Field(
+        120.0, gt=0, le=3600, description="a concurrency lease never released expires then"
+    )
+
+
+class DomainControlSettings(_Model):
+    """Cooldown, pause and strategies (``opslib.domains.DomainControls``), and auto-cooldown.
+
+    ``is_allowed`` and ``strategy`` read the database at most once per ``cache_seconds``. Auto-
+    cooldown starts a cooldown of ``cooldown_minutes`` on a domain whose share of banned
+    requests in ``scrape_logs`` over the last ``ban_window_minutes`` reaches ``ban_share``
+    (with at least ``min_requests`` requests).
+    """
+
+    cache_seconds: float = Field(5.0, ge=0, le=300)
+    ban_share: float = Field(0.5, gt=0, le=1)
+    ban_window_minutes: float = Field(5.0, gt=0, le=24 * 60)
+    min_requests: int = Field(20, ge=1)
+    cooldown_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
+    ban_outcomes: tuple[str, ...] = Field(
+        ("banned",), description="scrape_logs outcome values that are a ban"
+    )
+    ban_statuses: tuple[int, ...] = Field(
+        (403, 429), description="without an outcome column: status codes that are a ban"
+    )
+    auto_every_seconds: float = Field(
+        30.0, gt=0, le=3600, description="how often a scraper runs auto-cooldown"
+    )
+    max_cooldown_hours: float = Field(168.0, gt=0, description="a longer --for is refused")
 
 
 class ProcedureSettings(_Model):
@@ -702,6 +750,8 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
+    ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    domain_controls: DomainControlSettings = Field(default_factory=DomainControlSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
     sites: SiteSettings = Field(default_factory=SiteSettings)
     actor: str | None = None
