@@ -16,7 +16,7 @@ def hammer(
     """The wall-clock times (time.time()) at which this process was handed a permit."""
     admitted: list[float] = []
     with Database(dsn) as db:
-        limiter = RateLimiter(db, RateLimitSettings(**settings))  # type: ignore[arg-type]
+        limiter = RateLimiter(db, RateLimitSettings(**settings))
         time.sleep(max(0.0, start_at - time.time()))
         until = start_at + seconds
         while (now := time.time()) < until:

@@ -13,7 +13,6 @@ from opslib.errors import InputError
 from opslib.ratelimit import RateLimiter, RateLimitTimeout
 from tests.dbkit import TestDatabase
 
-
 Make = Callable[..., RateLimiter]
 
 
@@ -23,7 +22,7 @@ def make(platform_db: TestDatabase) -> Iterator[Make]:
     made: list[RateLimiter] = []
 
     def build(**settings: float) -> RateLimiter:
-        limiter = RateLimiter(platform_db.open(), RateLimitSettings(**settings))  # type: ignore[arg-type]
+        limiter = RateLimiter(platform_db.open(), RateLimitSettings(**settings))
         made.append(limiter)
         return limiter
 
@@ -68,7 +67,7 @@ def test_acquire_gives_up_at_once_when_the_next_permit_is_too_far(
     limiter.acquire("slow.test")
     limiter.acquire("slow.test", timeout=2)  # the first was good for hold_seconds (1 s)
     began = time.monotonic()
-    with pytest.raises(RateLimitTimeout, match="no permit for slow.test") as caught:
+    with pytest.raises(RateLimitTimeout, match=r"no permit for slow\.test") as caught:
         limiter.acquire("slow.test", timeout=1)
     assert time.monotonic() - began < 0.5
     assert caught.value.retry_in is not None
@@ -98,7 +97,8 @@ def test_concurrency_leases(make: Make) -> None:
     other = make(default_rate=1000, default_burst=100)
     a = limiter.acquire("busy.test")
     b = other.acquire("busy.test")
-    assert a.lease and b.lease
+    assert a.lease
+    assert b.lease
     with pytest.raises(RateLimitTimeout, match="2 request\\(s\\) already in flight"):
         other.acquire("busy.test", timeout=0.3)
     assert limiter.limit("busy.test").in_flight == 2
@@ -129,5 +129,5 @@ def test_plan_and_set(make: Make) -> None:
     assert changed.describe() == "alpha.test: 2/s, burst 2 -> 2/s, burst 4, concurrency 3"
     for bad in ({"rate": 0}, {"rate": -1.0}, {"burst": -1}, {"burst": 0}, {"concurrency": 0}):
         with pytest.raises(InputError):
-            limiter.set_limit("alpha.test", **bad)  # type: ignore[arg-type]
+            limiter.set_limit("alpha.test", **bad)
     assert limiter.limit("alpha.test").describe() == "2/s, burst 4, concurrency 3"

@@ -49,7 +49,7 @@ def test_retry_after_holds_every_process(platform_db: TestDatabase) -> None:
         time.sleep(max(0.0, start_at + 1.5 - time.time()))
         with Database(platform_db.dsn) as db:
             pushed = time.time()
-            RateLimiter(db, RateLimitSettings(**settings)).retry_after("held.test", 2.0, "429")  # type: ignore[arg-type]
+            RateLimiter(db, RateLimitSettings(**settings)).retry_after("held.test", 2.0, "429")
         runs = pending.get(timeout=60)
     held = [t for run in runs for t in run if pushed + 0.25 < t < pushed + 1.95]
     assert held == []

@@ -49,6 +49,7 @@ def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
     from opslib.cli._logs import logs
     from opslib.cli._models import models
+    from opslib.cli._ratelimit import ratelimit
     from opslib.cli._sites import sites
 
     cli.add_command(_lab.lab)
@@ -61,6 +62,7 @@ def _register_optional() -> None:
     cli.add_command(models)
     cli.add_command(logs)
     cli.add_command(sites)
+    cli.add_command(ratelimit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
