@@ -13,17 +13,16 @@ from opslib.extraction._types import Extraction, Method, Pattern
 _MISSING: ImportError | None = None
 try:
     from lxml import etree
-    from lxml import html as lhtml
+    from lxml.cssselect import CSSSelector
 
     from opslib.extraction._model import PriceModel, default_model
     from opslib.extraction._money import parse_price
-    from opslib.extraction._page import analyse
+    from opslib.extraction._page import analyse, parse_document
 except ImportError as exc:  # the lean install: extract() says which extra to add
     _MISSING = exc
 
 __all__ = ["extract"]
 
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # "$" and "kr" name several currencies; a shop's country domain tells which one it means.
 _TLD_DOLLAR = {".ca": "CAD", ".au": "AUD", ".nz": "NZD", ".mx": "MXN", ".sg": "SGD", ".hk": "HKD"}
 _TLD_KRONA = {".no": "NOK", ".dk": "DKK", ".se": "SEK", ".is": "ISK"}
@@ -44,10 +43,10 @@ def _local_currency(currency: str | None, domain: str | None) -> str | None:
     return next((code for tld, code in table.items() if host.endswith(tld)), currency)
 
 
-def _apply_pattern(doc: lhtml.HtmlElement, pattern: Pattern) -> tuple[Decimal, str | None] | str:
+def _apply_pattern(doc: etree._Element, pattern: Pattern) -> tuple[Decimal, str | None] | str:
     try:
         found = (
-            doc.cssselect(pattern.selector)
+            CSSSelector(pattern.selector)(doc)
             if pattern.kind == "css"
             else doc.xpath(pattern.selector)
         )
@@ -56,8 +55,12 @@ def _apply_pattern(doc: lhtml.HtmlElement, pattern: Pattern) -> tuple[Decimal, s
     if not isinstance(found, list) or not found:
         return f"pattern {pattern.selector!r} matched nothing"
     first = found[0]
-    if isinstance(first, lhtml.HtmlElement):
-        text = first.get(pattern.attribute) if pattern.attribute else first.text_content()
+    if isinstance(first, etree._Element):
+        text = (
+            first.get(pattern.attribute)
+            if pattern.attribute
+            else "".join(str(t) for t in first.itertext())
+        )
     else:
         text = str(first)
     parsed = parse_price(text or "", pattern.decimal_separator) if text else None
@@ -89,10 +92,9 @@ def extract(
     if decoded.problem:
         return Extraction(None, None, 0.0, "none", decoded.problem)
     note = f"page cut at {max_bytes / 1024 / 1024:g} MB" if decoded.truncated else None
-    try:
-        doc = lhtml.document_fromstring(_XML_DECL.sub("", decoded.text, count=1))
-    except (etree.ParserError, ValueError) as exc:
-        return Extraction(None, None, 0.0, "none", f"not HTML: {exc}")
+    doc = parse_document(decoded.text)
+    if doc is None:
+        return Extraction(None, None, 0.0, "none", "not HTML: nothing to parse")
     if pattern is not None:
         got = _apply_pattern(doc, pattern)
         if isinstance(got, str):

@@ -13,13 +13,14 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
-from lxml import html as lhtml
+from lxml import etree
 
 from opslib.extraction._money import parse_price
 from opslib.extraction._structured import Candidate, StructuredFacts, structured_candidates
 
-__all__ = ["PageAnalysis", "analyse"]
+__all__ = ["PageAnalysis", "analyse", "parse_document"]
 
 # fmt: off
 _SKIP = frozenset({
@@ -155,16 +156,23 @@ _GONE = re.compile(
     r"(see|view|show) (the )?price in (the )?(cart|bag|basket|checkout)|add to cart to see|"
     r"price (on|upon) request|call for (price|pricing)|"
     r"preis auf anfrage|prix sur demande|login to see price|sign in (to|for) (see )?price",
-    re.I,
-)
+)  # matched against lower-cased text: far quicker than re.I on a long page
+
 _FONT = re.compile(r"font-size\s*:\s*(\d+(?:\.\d+)?)\s*(px|pt|em|rem)", re.I)
 _DIGIT = re.compile(r"\d")
 _LETTERS = re.compile(r"[^\W\d_]", re.U)
 _RANGE = re.compile(r"\d\s*[-\u2013\u2014]\s*\D{0,4}\d")  # hyphen, en and em dash
 _MAX_TEXT = 60
 _MAX_CANDIDATES = 2000
-_MAX_VISIBLE = 2_000_000
+_MARKERS = frozenset({"h1", "button", "input", "a"})
+_CARTISH = re.compile(r"cart|bag|basket|buy|checkout|korb|panier|koszyk", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _MAX_SPLIT = 24
+# A quick look before the price parser: a currency sign or code may be in the text (any
+# non-ASCII character, "$", an upper-case three-letter code, the Latin-script abbreviations).
+_MONEYISH = re.compile(r"[^\x00-\x7f]|\$|\b[A-Z]{3}\b|\b(?:kr|zl|Rs|Kc|Ft|lei|kn|Fr)\b")
+_SPLIT_PART = 6
+_MAX_VISIBLE = 2_000_000
 
 
 @dataclass
@@ -180,15 +188,51 @@ _CAMEL = re.compile(r"([a-z])([A-Z])")
 _TOKEN = re.compile(r"[a-z]+")
 
 
-def _classes(el: lhtml.HtmlElement) -> frozenset[str]:
-    """Words of an element's class, id and itemprop ("priceBlock__was" -> price, block, was)."""
+def parse_document(text: str) -> etree._Element | None:
+    """The page's element tree (lxml's HTML parser, which mends broken markup), or None."""
+    try:
+        return etree.fromstring(_XML_DECL.sub("", text, count=1), _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
+        return None
+
+
+_PARSER = etree.HTMLParser(no_network=True, huge_tree=False)
+
+
+def _attrs(el: etree._Element) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''}"
+
+
+def _text(el: etree._Element) -> str:
+    return str(_STRING(el))
+
+
+_STRING = etree.XPath("string()")
+
+
+def _price_context(el: etree._Element) -> bool:
+    """The element or one of its three nearest ancestors is marked as a price."""
+    if (el.get("itemprop") or "").lower() in ("price", "lowprice"):
+        return True
+    for node in itertools.chain((el,), itertools.islice(el.iterancestors(), 3)):
+        if "price" in _classes(node):
+            return True
+    return False
+
+
+def _classes(el: etree._Element) -> frozenset[str]:
+    """Keywords in an element's class, id and itemprop ("priceBlock__was" -> price, was)."""
     raw = f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}"
-    if not raw.strip():
-        return _NO_WORDS
+    return _keywords(raw) if raw.strip() else _NO_WORDS
+
+
+@lru_cache(maxsize=8192)
+def _keywords(raw: str) -> frozenset[str]:
     words = _TOKEN.findall(_CAMEL.sub(r"\1 \2", raw).lower())
     return frozenset(_KEY_OF.get(w) or _prefixed(w) for w in words) - {""}
 
 
+@lru_cache(maxsize=8192)
 def _prefixed(word: str) -> str:
     # "prices", "strikethrough", "recommended": a keyword of five letters or more that starts
     # the word counts; shorter ones must be the whole word ("off" is not "offscreen").
@@ -226,7 +270,7 @@ def _text_features(text: str, has_currency: bool) -> dict[str, float]:
     return feats
 
 
-def _element_features(el: lhtml.HtmlElement) -> tuple[dict[str, float], bool]:
+def _element_features(el: etree._Element) -> tuple[dict[str, float], bool]:
     feats: dict[str, float] = {}
     tag = el.tag if isinstance(el.tag, str) else "other"
     feats[f"tag:{tag if tag in _TAGS else 'other'}"] = 1.0
@@ -295,50 +339,66 @@ class _Walk:
         self.found: list[Candidate] = []
         self.seen: set[tuple[int, Decimal]] = set()
         self.visible: list[str] = []
-        self.size = 0
         self.h1 = self.cart = -1
         self.total = 1
 
-    def run(self, doc: lhtml.HtmlElement) -> None:
+    def run(self, doc: etree._Element) -> None:
+        digit = _DIGIT.search
+        consider = self._consider
+        visible = self.visible
+        i = 0
         for i, el in enumerate(doc.iter()):
-            self.total = i
             tag = el.tag
-            if not isinstance(tag, str):
+            if tag.__class__ is not str:
                 continue
-            self._see(el.tail)
-            if tag in _SKIP or tag == "meta":
+            tail = el.tail
+            if tail:
+                visible.append(tail)
+                if digit(tail):
+                    consider(i, el.getparent(), tail, is_tail=True)
+            if tag in _SKIP:
                 continue
-            self._see(el.text)
-            if self.h1 < 0 and tag == "h1":
-                self.h1 = i
-            if self.cart < 0 and tag in ("button", "a", "input"):
-                label = el.get("value") if tag == "input" else el.text_content()[:80]
-                if label and _CART.search(label):
-                    self.cart = i
-            self._consider(i, el, el.text, is_tail=False)
-            self._consider(i, el.getparent(), el.tail, is_tail=True)
+            text = el.text
+            if text:
+                visible.append(text)
+                if digit(text):
+                    consider(i, el, text, is_tail=False)
+            if tag in _MARKERS:
+                self._mark(i, el, str(tag))
             if len(self.found) >= _MAX_CANDIDATES:
                 break
-        self.total = max(self.total, 1)
+        self.total = max(i, 1)
 
-    def _see(self, text: str | None) -> None:
-        if text and self.size < _MAX_VISIBLE:
-            self.visible.append(text)
-            self.size += len(text)
+    def _mark(self, i: int, el: etree._Element, tag: str) -> None:
+        if tag == "h1":
+            if self.h1 < 0:
+                self.h1 = i
+            return
+        if self.cart >= 0 or (tag == "a" and not _CARTISH.search(_attrs(el))):
+            return  # links are many: only those whose class or id speaks of a cart
+        label = el.get("value") if tag == "input" else _text(el)[:80]
+        if label and _CART.search(label):
+            self.cart = i
 
     def _consider(
-        self, i: int, owner: lhtml.HtmlElement | None, raw: str | None, *, is_tail: bool
+        self, i: int, owner: etree._Element | None, raw: str | None, *, is_tail: bool
     ) -> None:
-        if not raw or owner is None or not _DIGIT.search(raw):
+        if not raw or owner is None:
             return
         text = " ".join(raw.split())
         if len(text) > _MAX_TEXT:
             return
+        moneyish = _MONEYISH.search(text) is not None
+        split = not moneyish and not is_tail and len(text) <= _SPLIT_PART
+        if not moneyish and not split and not _price_context(owner):
+            return  # a number with no currency outside any price element: skip the parser
         parsed = parse_price(text)
-        if parsed is not None and parsed[1] is None and not is_tail:
+        if parsed is not None and parsed[1] is None and split:
             # a price split over elements: <span><sup>$</sup><span>29</span><sup>99</sup></span>
             for anc in itertools.islice(owner.iterancestors(), 2):
-                full = " ".join(anc.text_content().split())
+                if len(anc) > _SPLIT_PART:
+                    break
+                full = " ".join(_text(anc).split())
                 if len(full) > _MAX_SPLIT:
                     break
                 joined = parse_price(full)
@@ -348,10 +408,10 @@ class _Walk:
         if parsed is None or (id(owner), parsed[0]) in self.seen:
             return
         value, currency = parsed
+        if currency is None and not _price_context(owner):
+            return  # a bare number outside any price element: a rating, a count, a size
         self.seen.add((id(owner), value))
         efeats, struck = _element_features(owner)
-        if currency is None and not ({"kw0:price", "kw1:price", "itemprop_price"} & efeats.keys()):
-            return  # a bare number outside any price element: a rating, a count, a size
         feats = {"src:text": 1.0, **efeats, **_text_features(text, currency is not None)}
         if is_tail:
             feats["tail"] = 1.0
@@ -416,7 +476,7 @@ def _cross_features(cands: list[Candidate]) -> None:
             f["no_structured_eq"] = 1.0
 
 
-def analyse(doc: lhtml.HtmlElement) -> PageAnalysis:
+def analyse(doc: etree._Element) -> PageAnalysis:
     """The candidates of a parsed page and its page-level features."""
     page: dict[str, float] = {"page:bias": 1.0}
     walk = _Walk()
@@ -426,7 +486,7 @@ def analyse(doc: lhtml.HtmlElement) -> PageAnalysis:
     structured, facts = structured_candidates(doc)
     cands += structured
     _cross_features(cands)
-    if _GONE.search(" ".join(walk.visible)):
+    if _GONE.search(" ".join(walk.visible)[:_MAX_VISIBLE].lower()):
         page["page:gone_words"] = 1.0
     if facts.unavailable:
         page["page:ld_unavailable"] = 1.0

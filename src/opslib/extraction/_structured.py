@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from lxml import html as lhtml
+from lxml import etree
 
 from opslib.extraction._money import currency_code, parse_amount
 
@@ -148,6 +148,13 @@ _MAX_SCRIPT_CHARS = 2_000_000
 _MAX_SCRIPT_HITS = 300
 
 
+_ITEMS = etree.XPath("//*[@itemprop or @property]")
+
+
+def _text(el: etree._Element) -> str:
+    return "".join(str(t) for t in el.itertext())
+
+
 def _types(node: dict[str, Any]) -> str:
     kind = node.get("@type", "")
     if isinstance(kind, list):
@@ -168,7 +175,7 @@ def _walk(
             yield from _walk(item, path)
 
 
-def _json_ld(doc: lhtml.HtmlElement) -> Iterator[Any]:
+def _json_ld(doc: etree._Element) -> Iterator[Any]:
     for script in doc.iterfind(".//script"):
         if "ld+json" not in (script.get("type") or "").lower():
             continue
@@ -198,7 +205,7 @@ def _ld_roles(node: dict[str, Any], kind: str) -> list[tuple[str, str]]:
     return []
 
 
-def _ld_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Candidate]:
+def _ld_candidates(doc: etree._Element, facts: StructuredFacts) -> list[Candidate]:
     out: list[Candidate] = []
     for n, data in enumerate(_json_ld(doc)):
         products = 0
@@ -231,15 +238,18 @@ def _ld_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Candi
     return out
 
 
-def _item_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Candidate]:
+def _item_candidates(doc: etree._Element, facts: StructuredFacts) -> list[Candidate]:
     out: list[Candidate] = []
-    for el in doc.xpath("//*[@itemprop or @property]"):
+    found = _ITEMS(doc)
+    for el in found if isinstance(found, list) else []:
+        if not isinstance(el, etree._Element):
+            continue
         prop = (el.get("itemprop") or el.get("property") or "").strip().lower()
         name = prop.rsplit(":", 1)[-1] if not prop.startswith(("og:", "product:")) else prop
         if el.tag == "meta" and prop.startswith(("og:", "product:")):
             continue  # read as Open Graph below
         if name in ("pricecurrency",):
-            facts.currency = facts.currency or currency_code(el.get("content") or el.text_content())
+            facts.currency = facts.currency or currency_code(el.get("content") or _text(el))
             continue
         if name == "availability":
             value = (el.get("href") or el.get("content") or "").lower()
@@ -250,7 +260,7 @@ def _item_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Can
             continue
         source = "microdata" if el.get("itemprop") else "rdfa"
         raw = el.get("content")
-        amount = parse_amount(raw if raw is not None else el.text_content().strip()[:60])
+        amount = parse_amount(raw if raw is not None else _text(el).strip()[:60])
         if amount is None:
             facts.empty_offer = True
             continue
@@ -265,7 +275,7 @@ def _item_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Can
     return out
 
 
-def _meta_candidates(doc: lhtml.HtmlElement, facts: StructuredFacts) -> list[Candidate]:
+def _meta_candidates(doc: etree._Element, facts: StructuredFacts) -> list[Candidate]:
     out: list[Candidate] = []
     for meta in doc.iterfind(".//meta"):
         key = (meta.get("property") or meta.get("name") or "").strip().lower()
@@ -292,7 +302,7 @@ def _script_role(key: str) -> str:
     return "plain" if "price" in words else "noise"
 
 
-def _script_candidates(doc: lhtml.HtmlElement) -> list[Candidate]:
+def _script_candidates(doc: etree._Element) -> list[Candidate]:
     out: list[Candidate] = []
     hits = 0
     for script in doc.iterfind(".//script"):
@@ -319,7 +329,7 @@ def _script_candidates(doc: lhtml.HtmlElement) -> list[Candidate]:
     return out
 
 
-def structured_candidates(doc: lhtml.HtmlElement) -> tuple[list[Candidate], StructuredFacts]:
+def structured_candidates(doc: etree._Element) -> tuple[list[Candidate], StructuredFacts]:
     """Every price the page's structured data and script state name, and the other facts."""
     facts = StructuredFacts()
     found = _ld_candidates(doc, facts) + _item_candidates(doc, facts) + _meta_candidates(doc, facts)

@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from lxml import html as lhtml
-
 from opslib.extraction._model import PriceModel, _logit
-from opslib.extraction._page import PageAnalysis, analyse
+from opslib.extraction._page import PageAnalysis, analyse, parse_document
 from opslib.extraction._synth import synthetic_page
 
 __all__ = ["Bin", "TrainingReport", "reliability", "train"]
@@ -54,7 +52,9 @@ def _labelled(seed: int, count: int) -> list[tuple[PageAnalysis, Decimal | None]
     out = []
     for _ in range(count):
         page = synthetic_page(rng)
-        out.append((analyse(lhtml.document_fromstring(page.html)), page.price))
+        doc = parse_document(page.html)
+        if doc is not None:
+            out.append((analyse(doc), page.price))
     return out
 
 
