@@ -56,6 +56,7 @@ __all__ = [
     "PriceHistoryTable",
     "ProcedureSettings",
     "ProxySettings",
+    "QualitySettings",
     "RateLimitSettings",
     "ScrapeLogsTable",
     "Settings",
@@ -275,6 +276,8 @@ class MonitoredUrlsTable(_Table):
     id: str = "id"
     domain: str = "domain"
     url: str = "url"
+    check_interval: str = "check_interval"  # optional: else quality.default_interval_minutes
+    active: str = "active"  # optional: without it every URL counts as monitored
 
 
 class PriceHistoryTable(_Table):
@@ -285,6 +288,7 @@ class PriceHistoryTable(_Table):
     price: str = "price"
     extraction_confidence: str = "extraction_confidence"
     checked_at: str = "checked_at"
+    currency: str = "currency"  # optional: without it currency changes are not looked for
 
 
 class ScrapeLogsTable(_Table):
@@ -320,6 +324,25 @@ class PlatformTables(_Model):
     monitored_urls: MonitoredUrlsTable = Field(default_factory=MonitoredUrlsTable)
     price_history: PriceHistoryTable = Field(default_factory=PriceHistoryTable)
     scrape_logs: ScrapeLogsTable = Field(default_factory=ScrapeLogsTable)
+
+
+class QualitySettings(_Model):
+    """The per-domain quality measures (``opslib quality by-domain``, checks/emergency).
+
+    A price more than ``price_jump_percent`` away from the same URL's previous price is
+    implausible; a URL not checked within ``overdue_factor`` of its interval (the
+    ``check_interval`` column, else ``default_interval_minutes``) is overdue. Drift compares the
+    window with the same window on each of the last ``drift_days`` days: a figure is judged
+    against the threshold in sigmas, the sigma floored so that a change smaller than
+    ``drift_*_points`` never counts.
+    """
+
+    price_jump_percent: float = Field(50.0, gt=0, le=100_000)
+    overdue_factor: float = Field(3.0, ge=1, le=1000)
+    default_interval_minutes: float = Field(60.0, gt=0, le=31 * 24 * 60)
+    drift_days: int = Field(7, ge=2, le=31)
+    drift_confidence_points: float = Field(0.05, ge=0, le=1)
+    drift_missing_points: float = Field(0.05, ge=0, le=1)
 
 
 class BackupSettings(_Model):
@@ -745,6 +768,7 @@ class Settings(BaseSettings):
     stats_sample_seconds: float = Field(0.5, gt=0, le=10)
     metric_names: MetricNames = Field(default_factory=MetricNames)
     tables: PlatformTables = Field(default_factory=PlatformTables)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     proxies: ProxySettings = Field(default_factory=ProxySettings)
     backups: BackupSettings = Field(default_factory=BackupSettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)

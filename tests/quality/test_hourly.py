@@ -80,6 +80,9 @@ def test_low_coverage_hour_is_named(platform_db: Database, settings: Settings) -
     result = price_coverage(platform_db, settings)
     assert result.severity is Severity.CRITICAL
     assert [m.value for m in result.problems] == [0.5]
+    assert "next: Data Quality response: `pytest checks/emergency/data_quality`" in (
+        result.message()
+    )
     points = result.charts[0].series[0].points
     assert len(points) == 24
     assert len({label for label, _ in points}) == 24  # each hour its own x position
@@ -123,6 +126,9 @@ def test_one_bad_domain_turns_domain_check_red(platform_db: Database, settings: 
     result = domain_confidence(platform_db, settings)
     assert result.severity is Severity.CRITICAL
     assert [m.subject for m in result.problems] == ["beta-shop.test"]
+    assert "next: the site probably changed: `pytest checks/emergency/data_quality`" in (
+        result.message()
+    )
 
 
 def test_empty_table_is_unknown(platform_db: Database, settings: Settings) -> None:

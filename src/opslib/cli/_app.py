@@ -49,6 +49,7 @@ def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
     from opslib.cli._logs import logs
     from opslib.cli._models import models
+    from opslib.cli._quality import quality
     from opslib.cli._ratelimit import ratelimit
     from opslib.cli._sites import sites
 
@@ -63,6 +64,7 @@ def _register_optional() -> None:
     cli.add_command(logs)
     cli.add_command(sites)
     cli.add_command(ratelimit)
+    cli.add_command(quality)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

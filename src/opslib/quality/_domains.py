@@ -130,8 +130,8 @@ def domain_confidence(
         title,
         measurements,
         remediation=(
-            "the site probably changed: verify extractors and detect site changes for that domain, "
-            "then generate, test and deploy new patterns (runbook Data Quality Issues)"
+            "the site probably changed: `pytest checks/emergency/data_quality` names the domains"
+            " and the commands that fix them (runbook Data Quality Issues)"
         ),
         tables=(table,),
     )

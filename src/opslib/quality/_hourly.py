@@ -56,8 +56,9 @@ WHERE {checked_at} > now() - make_interval(mins => %(minutes)s)
 _NEWEST_SQL = sql.SQL("SELECT max({checked_at}) AS newest, now() AS now FROM {price_history}")
 
 _REMEDY_QUALITY = (
-    "Data Quality response: find the domains with the emergency query (confidence by domain), "
-    "verify extractors and check for site changes; update patterns"
+    "Data Quality response: `pytest checks/emergency/data_quality` names the domains (confidence,"
+    " missing and implausible prices) and the commands that fix them; `opslib quality by-domain`"
+    " shows every figure"
 )
 
 
