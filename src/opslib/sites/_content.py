@@ -14,19 +14,24 @@ __all__ = ["BODY_LIMIT", "classify_answer", "retry_after_seconds"]
 BODY_LIMIT = 256 * 1024
 """Bytes of a page read for the content check."""
 
-_BLOCK = re.compile(
-    rb"captcha|cf-chl|challenge-platform|cf-browser-verification|attention required"
-    rb"|access denied|request blocked|request unsuccessful|_incapsula_resource|px-captcha"
-    rb"|datadome|pardon our interruption|are you a robot|unusual traffic|verify you are human"
-    rb"|bot detection|you have been blocked|security check",
-    re.IGNORECASE,
-)
-_SHOP = re.compile(
-    rb"itemprop=[\"']?(price|offers)|schema\.org/(product|offer)|\"@type\"\s*:\s*\"product\""
-    rb"|og:type\"?\s+content=\"?product|product:price|class=[\"'][^\"']*\bprice\b"
-    rb"|add[ -]to[ -](cart|basket|bag)|[\$\xa3]\s?\d|\d\s?(\xe2\x82\xac|z\xc5\x82|(eur|usd|gbp)\b)"
-    rb"|\xe2\x82\xac\s?\d|/product",
-    re.IGNORECASE,
+# Searched in the lower-cased page as plain substrings: one regex of alternatives, case-folded,
+# cost ~2 ms per 8 KB page, which for a thousand pages was the verification's main CPU cost.
+_BLOCK = (
+    b"captcha", b"cf-chl", b"challenge-platform", b"cf-browser-verification",
+    b"attention required", b"access denied", b"request blocked", b"request unsuccessful",
+    b"_incapsula_resource", b"datadome", b"pardon our interruption", b"are you a robot",
+    b"unusual traffic", b"verify you are human", b"bot detection", b"you have been blocked",
+    b"security check",
+)  # fmt: skip
+_SHOP = (
+    b'itemprop="price', b"itemprop='price", b"itemprop=price", b'itemprop="offers',
+    b"schema.org/product", b"schema.org/offer", b'"@type":"product"', b'"@type": "product"',
+    b"product:price", b"add to cart", b"add-to-cart", b"add to basket", b"add to bag",
+    b"/product",
+)  # fmt: skip
+_PRICE = re.compile(
+    rb"class=[\"'][^\"']*\bprice\b|[\$\xa3]\s?\d|\xe2\x82\xac\s?\d"
+    rb"|\d\s?(\xe2\x82\xac|z\xc5\x82|(eur|usd|gbp)\b)"
 )
 _REFUSED = frozenset({401, 403, 451})
 
@@ -37,9 +42,13 @@ def classify_answer(  # noqa: PLR0911 - one return per outcome
     """The outcome of an HTTP answer and a few words on why. ``marker`` is text the shop's
     pages always hold (configured); without one, a price or product marker is looked for."""
     size = f"{len(body) / 1024:.1f} KB" if len(body) >= 1024 else f"{len(body)} B"
-    found = sorted({m[0].decode(errors="replace").lower() for m in _BLOCK.finditer(body)})
+    page = body.lower()
+    found = [m.decode() for m in _BLOCK if m in page]
     markers = ", ".join(repr(m) for m in found[:3])
-    shop = body.find(marker.encode()) >= 0 if marker else _SHOP.search(body) is not None
+    if marker:
+        shop = marker.encode() in body
+    else:
+        shop = any(m in page for m in _SHOP) or _PRICE.search(page) is not None
     if status == 429:
         return Outcome.LIMITED, f"HTTP 429, {size}"
     if status in _REFUSED:
