@@ -44,6 +44,9 @@ class DomainControl(_Model):
     error_rate: float = Field(ge=0, le=1)
     error_status: int | None = None  # None: a realistic mix of 5xx and 429
     layout: Layout = "standard"
+    down: bool = False  # site-down: every page answers 503, as a load balancer with no backend
+    block_proxies: bool = False  # site-blocking: the lab's proxies get a captcha page (403)
+    rate_limit: float | None = Field(None, gt=0)  # rate-limited: requests/s above which: 429
 
 
 class ProxyControl(_Model):

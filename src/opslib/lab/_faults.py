@@ -12,12 +12,26 @@ from typing import Protocol
 from opslib.adapters import Database
 from opslib.errors import LabError
 from opslib.lab._catalog import HEADROOM
-from opslib.lab._control import Control, ControlFile, FaultRecord, ProxyMode, healthy_domain
+from opslib.lab._control import (
+    Control,
+    ControlFile,
+    DomainControl,
+    FaultRecord,
+    ProxyMode,
+    healthy_domain,
+)
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 from opslib.maintenance import MaintenanceScope
 
-__all__ = ["FAULTS", "FaultHost", "heal_fault", "inject_fault", "normalise_target"]
+__all__ = [
+    "FAULTS",
+    "SHOP_RATE_LIMIT",
+    "FaultHost",
+    "heal_fault",
+    "inject_fault",
+    "normalise_target",
+]
 
 FAULTS: tuple[str, ...] = (
     "scraper-stopped",
@@ -32,12 +46,17 @@ FAULTS: tuple[str, ...] = (
     "proxy-banned",
     "proxy-leaking",
     "maintenance-stuck",
+    "site-down",
+    "site-blocking",
+    "rate-limited",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
 BACKLOG_SPEED = 0.05
 STALE_HOURS = 2
 STUCK_REASON = "lab fault maintenance-stuck: a window left open after its expected end"
+SHOP_RATE_LIMIT = 0.5
+"""Requests per second a ``rate-limited`` shop admits (all clients together); above: 429."""
 STUCK_SERVICE = "backoffice"  # not a service of the lab: its scrapers keep working
 _WRITE_SETTLE = 0.7  # > the workers' control re-read interval plus one write
 
@@ -167,6 +186,31 @@ def _restore_prices(host: FaultHost, record: FaultRecord) -> str:
 
     _update(host, change)
     return "missing-prices: every product page shows its price again"
+
+
+# site-down, site-blocking, rate-limited: what a shop's front (load balancer, bot wall) does
+
+
+def _front(fault: str, field: str, value: object, effect: str) -> _Fault:
+    """A fault that sets one field of the domain's control, and resets only that field."""
+
+    def inject(host: FaultHost, target: str | None) -> str:
+        def change(control: Control) -> None:
+            setattr(control.domains[str(target)], field, value)
+
+        _update(host, change)
+        return f"{fault}: {target} {effect}"
+
+    def heal(host: FaultHost, record: FaultRecord) -> str:
+        default = DomainControl.model_fields[field].default
+
+        def change(control: Control) -> None:
+            setattr(control.domains[str(record.target)], field, default)
+
+        _update(host, change)
+        return f"{fault}: {record.target} healthy again"
+
+    return _Fault(_domain, inject, heal)
 
 
 # queue-backlog: the database and the workers
@@ -375,6 +419,21 @@ _FAULTS: dict[str, _Fault] = {
     "proxy-banned": _proxy_mode("banned"),
     "proxy-leaking": _proxy_mode("leaking"),
     "maintenance-stuck": _Fault(_stuck_scope, _open_stuck, _close_stuck),
+    "site-down": _front(
+        "site-down", "down", True, "is down: every page answers 503 Service Unavailable"
+    ),
+    "site-blocking": _front(
+        "site-blocking",
+        "block_proxies",
+        True,
+        "answers the lab's proxies with a captcha page (HTTP 403); direct requests are fine",
+    ),
+    "rate-limited": _front(
+        "rate-limited",
+        "rate_limit",
+        SHOP_RATE_LIMIT,
+        f"admits {SHOP_RATE_LIMIT:g} requests/s; above, HTTP 429 with Retry-After",
+    ),
 }
 
 

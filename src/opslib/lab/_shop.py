@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import html
 import json
+import math
 import random
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +31,24 @@ __all__ = ["ShopServer", "main", "page_layout", "render_product"]
 
 _SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$", "PLN": "zł", "SEK": "kr"}
 _ERROR_MIX = (500, 502, 503, 503, 429)
+_UNAVAILABLE = (
+    b"<html><head><title>503 Service Unavailable</title></head><body>"
+    b"<h1>503 Service Unavailable</h1><p>No server is available to handle this request.</p>"
+    b"</body></html>\n"
+)
+
+
+def _captcha(host: str) -> bytes:
+    """The bot wall's challenge page (as Cloudflare's "Just a moment..." pages look)."""
+    return (
+        "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>"
+        '<div id="cf-chl-widget"><h1>Checking if the site connection is secure</h1>'
+        f"<p>{html.escape(host)} needs to review the security of your connection before"
+        ' proceeding. Please complete the captcha.</p><div class="g-recaptcha"></div>'
+        "</div></body></html>\n"
+    ).encode()
+
+
 _PRODUCT_PATH = re.compile(r"^/product/(\d+)/?$")
 
 
@@ -127,6 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _shop(self, host: str, path: str) -> None:
         control = self.server.control.read()
         domain = control.domains.get(host)
+        if domain is not None and self._outage(host, domain):
+            return
         if domain is not None:
             jitter = self._random.uniform(0.6, 1.4) * (8 if self._random.random() < 0.01 else 1)
             time.sleep(domain.latency_ms * jitter / 1000)
@@ -152,6 +174,23 @@ class _Handler(BaseHTTPRequestHandler):
         page = render_product(product, page_layout(product, control), time.time())
         self._send(200, page.encode(), "text/html; charset=utf-8")
 
+    def _outage(self, host: str, domain: DomainControl) -> bool:
+        """Answer for a site-down, site-blocking or rate-limited shop; False when none applies.
+        Each answers at once, as the load balancer or bot wall in front of a shop does."""
+        if domain.down:
+            self._send(503, _UNAVAILABLE, "text/html; charset=utf-8")
+            return True
+        if domain.block_proxies and self.client_address[0] in self.server.proxy_sources:
+            self._send(403, _captcha(host), "text/html; charset=utf-8")
+            return True
+        if domain.rate_limit is not None:
+            wait = self.server.admit(host, domain.rate_limit)
+            if wait > 0:
+                body = b"429 Too Many Requests: slow down\n"
+                self._send(429, body, "text/plain; charset=utf-8", retry_after=math.ceil(wait))
+                return True
+        return False
+
     def _random_error(self, domain: DomainControl | None, product: Product | None) -> int | None:
         """The error status to answer instead of the page, if any. A burst (a fixed status)
         fails every page of the shop; a healthy shop's background errors hit only the product
@@ -169,13 +208,13 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self._send(200, json.dumps(body).encode(), "application/json")
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, *, retry_after: int = 30) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
         if status == 429:
-            self.send_header("Retry-After", "30")
+            self.send_header("Retry-After", str(retry_after))
         self.end_headers()
         self.wfile.write(body)
 
@@ -194,7 +233,24 @@ class ShopServer(ThreadingHTTPServer):
         self._proxy_sources = {
             label: settings.proxy_source_ip(i) for i, (label, _c, _p) in enumerate(settings.proxies)
         }
+        # The addresses the lab's proxies connect from: a request from one came through a proxy.
+        self.proxy_sources = frozenset(self._proxy_sources.values())
+        self._buckets: dict[str, tuple[float, float]] = {}  # host -> (tokens, at)
+        self._buckets_lock = threading.Lock()
         super().__init__(("127.0.0.1", settings.shop_port), _Handler)
+
+    def admit(self, host: str, rate: float) -> float:
+        """Count a request to ``host`` against ``rate`` per second (a token bucket, burst 1):
+        0 when admitted, else the seconds until the next one would be."""
+        now = time.monotonic()
+        with self._buckets_lock:
+            tokens, at = self._buckets.get(host, (1.0, now))
+            tokens = min(1.0, tokens + (now - at) * rate)
+            if tokens >= 1.0:
+                self._buckets[host] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[host] = (tokens, now)
+            return (1.0 - tokens) / rate
 
     def banned(self, control: Control) -> set[str]:
         """Client addresses the shops refuse: banned exit IPs and proxies marked banned."""
