@@ -70,6 +70,13 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "gate.coverage_drop": Threshold(warn=3, crit=10, unit="pp"),
         "gate.containers_lost": Threshold(warn=0, unit="containers"),
         "gate.data_flow": Threshold(warn=60, crit=300, unit="s"),
+        # emergency.overload: database activity and slow statements (opslib.dbactivity)
+        "db.connections_used": Threshold(warn=0.8, crit=0.95, unit="of max_connections"),
+        "db.query_seconds": Threshold(warn=60, crit=300, unit="s"),
+        "db.idle_in_transaction_seconds": Threshold(warn=60, crit=600, unit="s"),
+        "db.lock_wait_seconds": Threshold(warn=5, crit=30, unit="s"),
+        "db.statement_mean_ms": Threshold(warn=500, crit=2000, unit="ms"),
+        "db.missing_indexes": Threshold(warn=0, unit="indexes"),
         # emergency.high_error_rate: site availability (opslib.sites)
         "sites.latency": Threshold(warn=2000, unit="ms"),
         "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),

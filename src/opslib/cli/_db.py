@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from opslib.cli._context import AppContext, pass_app
+from opslib.cli._db_activity import COMMANDS as ACTIVITY_COMMANDS
 from opslib.migrations import MigrationSet, applied, available, migrate, pending
 
 __all__ = ["db"]
@@ -12,7 +13,11 @@ __all__ = ["db"]
 
 @click.group()
 def db() -> None:
-    """Database schema and maintenance."""
+    """Database schema and maintenance; activity and slow queries under load."""
+
+
+for _command in ACTIVITY_COMMANDS:
+    db.add_command(_command)
 
 
 @db.command("migrate")

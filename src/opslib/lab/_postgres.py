@@ -132,6 +132,8 @@ class PostgresCluster:
                 "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                 "shared_buffers = 128MB\nmax_connections = 100\n"
                 "track_io_timing = on\nlog_min_messages = warning\n"
+                # opslib db slow-queries reads it; loading needs a restart, so it is set here
+                "shared_preload_libraries = 'pg_stat_statements'\n"
             )
 
     def start(self) -> None:
@@ -161,6 +163,24 @@ class PostgresCluster:
                 "-U",
                 self.user,
                 self.database,
+            ],
+            env={"PGPASSWORD": self.password},
+            check=False,
+        )
+        self._run(
+            _run_as(),
+            [
+                str(bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                self.database,
+                "-qc",
+                "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
             ],
             env={"PGPASSWORD": self.password},
             check=False,
