@@ -78,7 +78,7 @@ def evaluate(app: AppContext, directory: Path, as_json: bool) -> None:
 @_json
 @pass_app
 def train_cmd(
-    app: AppContext, pages: int, seed: int, epochs: int, out: Path | None, as_json: bool
+    app: AppContext, *, pages: int, seed: int, epochs: int, out: Path | None, as_json: bool
 ) -> None:
     """Train the price-element model on synthetic shop pages (60 % fit, 20 % calibration,
     20 % held out) and print the held-out figures and the reliability table."""
@@ -117,7 +117,12 @@ def train_cmd(
     output.table(
         ("confidence", "answers", "mean confidence", "accuracy"),
         [
-            (f"[{b.low:.2f}, {b.high:.2f})", b.count, f"{b.mean_confidence:.3f}", f"{b.accuracy:.3f}")
+            (
+                f"[{b.low:.2f}, {b.high:.2f})",
+                b.count,
+                f"{b.mean_confidence:.3f}",
+                f"{b.accuracy:.3f}",
+            )
             for b in report.table
         ],
     )
