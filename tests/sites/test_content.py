@@ -36,6 +36,11 @@ def test_classify(status: int, body: bytes, marker: str | None, outcome: Outcome
     assert classify_answer(status, body, marker)[0] is outcome
 
 
+def test_a_redirect_to_a_challenge_is_a_block() -> None:
+    assert classify_answer(302, b"", location="/cdn-cgi/challenge?x=1")[0] is Outcome.BLOCKED
+    assert classify_answer(302, b"", location="https://shop.test/en/")[0] is Outcome.OK
+
+
 def test_the_markers_found_are_named() -> None:
     outcome, detail = classify_answer(200, CAPTCHA)
     assert outcome is Outcome.BLOCKED

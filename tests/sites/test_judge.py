@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from opslib.results import Severity, Threshold
-from opslib.sites import Outcome, Probe, SiteTarget, SiteVerdict, Verdict, failing_proxies, judge
+from opslib.sites import (
+    Outcome,
+    Probe,
+    SiteReport,
+    SiteTarget,
+    SiteVerdict,
+    Verdict,
+    failing_proxies,
+    judge,
+    site_availability,
+)
 
 TARGET = SiteTarget("shop.test", "https://shop.test/product/1")
 LATENCY = Threshold(warn=2000, unit="ms")
@@ -86,3 +96,21 @@ def test_failing_proxies_across_sites() -> None:
     assert failing_proxies(probes) == {P1, P3}
     # one site only: not reaching it through a proxy is that site's refusal, not the proxy's
     assert failing_proxies({"a.test": probes["a.test"]}) == frozenset()
+
+
+def test_site_availability_as_a_check() -> None:
+    up = _judge(_p(None), _p(P1))
+    down = judge(
+        SiteTarget("gone.test", "https://gone.test/"),
+        [_p(None, Outcome.UNREACHABLE, "connect", status=None)],
+        frozenset(),
+        latency=LATENCY,
+        cert_days=CERT,
+    )
+    result = site_availability(SiteReport((up, down), (P1,)))
+    assert result.severity is Severity.CRITICAL
+    assert [m.severity for m in result.measurements] == [Severity.OK, Severity.CRITICAL]
+    assert result.remediation == "gone.test: opslib domains cooldown gone.test --for 30m"
+    assert result.tables[0].rows[1][:2] == ("gone.test", "down")
+    assert "down: connect" in result.message()
+    assert site_availability(SiteReport(())).severity is Severity.UNKNOWN

@@ -7,8 +7,10 @@ The emergency suite and ``opslib sites verify`` call::
     targets = site_targets(db, settings.tables, ["shop.example"])   # or every monitored domain
     report = verify_sites(targets, settings, sample_proxies(pool, settings.sites.via_proxies))
     report.of("shop.example").verdict   # Verdict.UP, .DOWN, .BLOCKING, .RATE_LIMITED ...
+    site_availability(report)           # a CheckResult for the suites (ops_verdict)
 """
 
+from opslib.sites._check import VERDICT_LIMIT, site_availability
 from opslib.sites._content import BODY_LIMIT, classify_answer, retry_after_seconds
 from opslib.sites._judge import failing_proxies, judge
 from opslib.sites._model import Outcome, Probe, SiteReport, SiteTarget, SiteVerdict, Verdict
@@ -18,6 +20,7 @@ from opslib.sites._verify import averify_sites, sample_proxies, verify_sites
 
 __all__ = [
     "BODY_LIMIT",
+    "VERDICT_LIMIT",
     "Outcome",
     "Probe",
     "Prober",
@@ -33,6 +36,7 @@ __all__ = [
     "resolve_override",
     "retry_after_seconds",
     "sample_proxies",
+    "site_availability",
     "site_targets",
     "verify_sites",
 ]

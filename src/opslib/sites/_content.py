@@ -33,14 +33,16 @@ _PRICE = re.compile(
     rb"class=[\"'][^\"']*\bprice\b|[\$\xa3]\s?\d|\xe2\x82\xac\s?\d"
     rb"|\d\s?(\xe2\x82\xac|z\xc5\x82|(eur|usd|gbp)\b)"
 )
+_BLOCKING_REDIRECTS = ("captcha", "challenge", "blocked", "denied", "/cdn-cgi/")
 _REFUSED = frozenset({401, 403, 451})
 
 
 def classify_answer(  # noqa: PLR0911 - one return per outcome
-    status: int, body: bytes, marker: str | None = None
+    status: int, body: bytes, marker: str | None = None, location: str | None = None
 ) -> tuple[Outcome, str]:
     """The outcome of an HTTP answer and a few words on why. ``marker`` is text the shop's
-    pages always hold (configured); without one, a price or product marker is looked for."""
+    pages always hold (configured); without one, a price or product marker is looked for. A
+    redirect (``location``) to a captcha or challenge page is a block too."""
     size = f"{len(body) / 1024:.1f} KB" if len(body) >= 1024 else f"{len(body)} B"
     page = body.lower()
     found = [m.decode() for m in _BLOCK if m in page]
@@ -59,6 +61,9 @@ def classify_answer(  # noqa: PLR0911 - one return per outcome
     if status >= 500:
         return Outcome.ERROR, f"HTTP {status}, {size}"
     if 300 <= status < 400:
+        where = (location or "").lower()
+        if any(m in where for m in _BLOCKING_REDIRECTS):
+            return Outcome.BLOCKED, f"HTTP {status}, redirect to a block page ({where[:100]!r})"
         return Outcome.OK, f"HTTP {status} redirect"
     if status >= 400:
         return Outcome.UNEXPECTED, f"HTTP {status}, {size}"

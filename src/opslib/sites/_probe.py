@@ -290,7 +290,8 @@ class Prober:
                     break
         latency = (time.perf_counter() - began) * 1000
         status = response.status_code
-        outcome, detail = classify_answer(status, bytes(body), marker)
+        location = response.headers.get("location")
+        outcome, detail = classify_answer(status, bytes(body), marker, location)
         stage = "content" if outcome in (Outcome.UNEXPECTED, Outcome.BLOCKED) else "http"
         if via is not None and status in (502, 504) and outcome is Outcome.ERROR:
             outcome, stage = Outcome.UNREACHABLE, "proxy"
