@@ -190,3 +190,30 @@ def test_a_blackholed_proxy_costs_the_timeout_not_more(proxy_servers: ProxyServe
     assert {v.verdict for v in report.verdicts} == {Verdict.PROXIES_FAILING}
     assert report.failing_proxies == (hole.url,)
     assert "no answer through the proxy within 1 s" in report.of("one.test").reason
+
+
+def test_proxy_credentials_and_socks(proxy_servers: ProxyServers) -> None:
+    secret = "pr0xy-Pa55word-9z"
+    right = proxy_servers.http_proxy(credentials=("scraper", secret))
+    wrong = proxy_servers.http_proxy(credentials=("scraper", "another-one"))
+    socks = proxy_servers.socks5_proxy()
+    proxies = [
+        Proxy(scheme="http", host="127.0.0.1", port=right, username="scraper", password=secret),
+        Proxy(
+            scheme="http", host="127.0.0.1", port=wrong, username="scraper", password=secret + "x"
+        ),
+        Proxy(scheme="socks5", host="127.0.0.1", port=socks),
+    ]
+    with site() as (port, _):
+        report = _verify({"local": f"http://127.0.0.1:{port}/p"}, _settings(), proxies)
+    verdict = report.of("local")
+    outcomes = {p.via: p.outcome for p in verdict.probes}
+    assert outcomes == {
+        None: Outcome.OK,
+        f"http://127.0.0.1:{right}": Outcome.OK,
+        f"http://127.0.0.1:{wrong}": Outcome.PROXY_FAILED,
+        f"socks5://127.0.0.1:{socks}": Outcome.OK,
+    }
+    assert verdict.verdict is Verdict.UP
+    assert "HTTP 407" in " ".join(verdict.evidence)
+    assert secret not in repr(report)

@@ -293,7 +293,10 @@ class Prober:
         location = response.headers.get("location")
         outcome, detail = classify_answer(status, bytes(body), marker, location)
         stage = "content" if outcome in (Outcome.UNEXPECTED, Outcome.BLOCKED) else "http"
-        if via is not None and status in (502, 504) and outcome is Outcome.ERROR:
+        if via is not None and status == 407:
+            outcome, stage = Outcome.PROXY_FAILED, "proxy"
+            detail = "the proxy refused: HTTP 407 Proxy Authentication Required"
+        elif via is not None and status in (502, 504) and outcome is Outcome.ERROR:
             outcome, stage = Outcome.UNREACHABLE, "proxy"
             detail = f"the proxy could not reach the site ({detail})"
         retry = retry_after_seconds(response.headers.get("retry-after"), time.time())
