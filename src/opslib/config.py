@@ -44,6 +44,7 @@ from opslib.thresholds import DEFAULT_THRESHOLDS
 __all__ = [
     "NO_DATABASE",
     "BackupSettings",
+    "CapacitySettings",
     "DomainControlSettings",
     "DomainSettings",
     "EmailChannel",
@@ -240,6 +241,21 @@ class MetricNames(_Model):
         le=30,
         description="seconds between two /metrics samples when Prometheus lacks a series",
     )
+    container_cpu: str = Field(
+        "container_cpu_usage_seconds_total",
+        pattern=_METRIC_NAME,
+        description="containers' CPU seconds (optional, cAdvisor's name: resource trends)",
+    )
+    container_memory: str = Field(
+        "container_memory_working_set_bytes",
+        pattern=_METRIC_NAME,
+        description="containers' memory in use (optional, cAdvisor's name: resource trends)",
+    )
+    service_label: str = Field(
+        "container_label_com_docker_compose_service",
+        pattern=_LABEL_NAME,
+        description="the container metrics' label naming the compose service",
+    )
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
@@ -390,6 +406,24 @@ _MOVED_BACKUP_LIMITS = {
     "rpo_hours": "backups.newest_age",
     "verified_max_age_days": "backups.verified_age",
 }
+
+
+class CapacitySettings(_Model):
+    """Capacity planning (``opslib capacity report``, checks/monthly) and the weekly review.
+
+    A volume's size is the disk's (``shutil.disk_usage``) unless given here: the database's
+    when the server is not on this machine, or a smaller limit (a quota). Scraper replicas
+    needed are forecast requests per day over ``requests_per_replica``.
+    """
+
+    history_days: int = Field(180, ge=14, le=3 * 366, description="days of history read")
+    horizons: tuple[int, ...] = Field((30, 90, 180), min_length=1)
+    backtest_days: int = Field(30, ge=7, le=366, description="days held out by the backtest")
+    database_volume_bytes: int | None = Field(None, gt=0)
+    backup_volume_bytes: int | None = Field(None, gt=0)
+    requests_per_replica: float | None = Field(
+        None, gt=0, description="requests per day one scraper replica handles"
+    )
 
 
 class MaintenanceSettings(_Model):
@@ -771,6 +805,7 @@ class Settings(BaseSettings):
     quality: QualitySettings = Field(default_factory=QualitySettings)
     proxies: ProxySettings = Field(default_factory=ProxySettings)
     backups: BackupSettings = Field(default_factory=BackupSettings)
+    capacity: CapacitySettings = Field(default_factory=CapacitySettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)

@@ -77,6 +77,15 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "db.lock_wait_seconds": Threshold(warn=5, crit=30, unit="s"),
         "db.statement_mean_ms": Threshold(warn=500, crit=2000, unit="ms"),
         "db.missing_indexes": Threshold(warn=0, unit="indexes"),
+        # weekly.performance_review: this week against the previous one (opslib.review)
+        "review.latency_rise": Threshold(warn=0.2, crit=0.5, unit="of last week"),
+        "review.success_drop": Threshold(warn=2, crit=5, unit="pp"),
+        "review.throughput_drop": Threshold(warn=0.1, crit=0.3, unit="of last week"),
+        "review.resource_rise": Threshold(warn=0.25, crit=0.5, unit="of last week"),
+        # monthly.capacity: forecasts (opslib.capacity)
+        "capacity.days_until_full": Threshold(warn=180, crit=90, bad="below", unit="days"),
+        "capacity.days_until_scale_out": Threshold(warn=90, crit=30, bad="below", unit="days"),
+        "capacity.forecast_mape": Threshold(warn=0.1, crit=0.25),
         # emergency.high_error_rate: site availability (opslib.sites)
         "sites.latency": Threshold(warn=2000, unit="ms"),
         "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),

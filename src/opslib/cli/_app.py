@@ -47,10 +47,12 @@ cli.add_command(db)
 
 def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
+    from opslib.cli._capacity import capacity
     from opslib.cli._logs import logs
     from opslib.cli._models import models
     from opslib.cli._quality import quality
     from opslib.cli._ratelimit import ratelimit
+    from opslib.cli._review import review
     from opslib.cli._sites import sites
 
     cli.add_command(_lab.lab)
@@ -63,6 +65,8 @@ def _register_optional() -> None:
     cli.add_command(models)
     cli.add_command(logs)
     cli.add_command(sites)
+    cli.add_command(review)
+    cli.add_command(capacity)
     cli.add_command(ratelimit)
     cli.add_command(quality)
 

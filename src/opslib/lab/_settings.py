@@ -69,7 +69,10 @@ class LabSettings(BaseModel):
     workers: int = Field(2, ge=1, le=16)
     domains: int = Field(8, ge=1, le=len(DOMAIN_NAMES))
     urls: int = Field(240, ge=1, le=20_000)
-    history_days: int = Field(7, ge=0, le=31)
+    history_days: int = Field(7, ge=0, le=366)
+    history_volume: float = Field(
+        5.0, gt=0, le=100, description="seeded rows per URL per hour (thin it for long histories)"
+    )
     scrape_rate: float = Field(10.0, gt=0, le=200, description="scrapes per second, whole lab")
     port_base: int | None = Field(None, ge=1024, le=65535 - PORT_SPAN)
     postgres_port: int = Field(0, ge=1024, le=65535)

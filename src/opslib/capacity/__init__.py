@@ -1,0 +1,32 @@
+"""monthly.capacity: storage growth, volumes, resource trends and scaling needs, forecast with
+a linear trend and a weekly profile (least squares, pure Python) and backtested."""
+
+from opslib.capacity._forecast import MIN_DAYS, Backtest, DailyForecast, backtest, fit_daily
+from opslib.capacity._report import (
+    CapacityReport,
+    ForecastLine,
+    HorizonValue,
+    capacity_report,
+    forecast_chart,
+    forecast_table,
+    volumes_table,
+)
+from opslib.capacity._sources import RangeQuery, TableSize, VolumeUsage
+
+__all__ = [
+    "MIN_DAYS",
+    "Backtest",
+    "CapacityReport",
+    "DailyForecast",
+    "ForecastLine",
+    "HorizonValue",
+    "RangeQuery",
+    "TableSize",
+    "VolumeUsage",
+    "backtest",
+    "capacity_report",
+    "fit_daily",
+    "forecast_chart",
+    "forecast_table",
+    "volumes_table",
+]
