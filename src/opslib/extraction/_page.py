@@ -168,6 +168,7 @@ _MARKERS = frozenset({"h1", "button", "input", "a"})
 _CARTISH = re.compile(r"cart|bag|basket|buy|checkout|korb|panier|koszyk", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _MAX_SPLIT = 24
+_MAX_CONTEXT = 80
 # A quick look before the price parser: a currency sign or code may be in the text (any
 # non-ASCII character, "$", an upper-case three-letter code, the Latin-script abbreviations).
 _MONEYISH = re.compile(r"[^\x00-\x7f]|\$|\b[A-Z]{3}\b|\b(?:kr|zl|Rs|Kc|Ft|lei|kn|Fr)\b")
@@ -267,6 +268,23 @@ def _text_features(text: str, has_currency: bool) -> dict[str, float]:
     feats["has_currency" if has_currency else "no_currency"] = 1.0
     if text.startswith(("(", "[")):
         feats["txt:paren"] = 1.0
+    return feats
+
+
+def _context_features(owner: etree._Element, text: str) -> dict[str, float]:
+    """Words beside the price: its label in the parent or the table row ("List Price:")."""
+    feats: dict[str, float] = {}
+    for level, anc in enumerate(itertools.islice(owner.iterancestors(), 3)):
+        if len(anc) > _SPLIT_PART:
+            break  # a large block: its text is not a label (and costly to read)
+        if anc.tag == "tr" or level < 2:
+            around = _text(anc)
+            if len(around) > _MAX_CONTEXT:
+                break
+            low = around.replace(text, " ").lower()
+            for name, words in _TEXT_WORDS.items():
+                if any(w in low for w in words):
+                    feats[f"ctx:{name}"] = 1.0
     return feats
 
 
@@ -413,6 +431,7 @@ class _Walk:
         self.seen.add((id(owner), value))
         efeats, struck = _element_features(owner)
         feats = {"src:text": 1.0, **efeats, **_text_features(text, currency is not None)}
+        feats.update(_context_features(owner, text))
         if is_tail:
             feats["tail"] = 1.0
         self.found.append(Candidate(value, currency, "text", i, feats, struck))

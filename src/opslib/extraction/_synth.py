@@ -416,7 +416,29 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
         )
     elif shape == "oos_noprice":
         price_html = f'<div class="{names("availability")}">{escape(words["oos"])}</div>'
-    main.append(price_html)
+    if (
+        rng.random() < 0.1
+        and shape == "priced"
+        and on_sale
+        and list_price is not None
+        and not hidden_visible
+    ):
+        # a table of labelled rows, the list price not struck through (an old shop layout)
+        price_html = (
+            f'<table class="{names("price-table")}"><tr><td>{escape(rng.choice(words["was"]))}</td>'
+            f'<td><span class="{names("list-value")}">{fmt(list_price)}</span></td></tr>'
+            f"<tr><td>{escape(rng.choice(words['now']))}</td><td>{_price_el(names, rng, fmt(price), 'main')}</td></tr></table>"
+        )
+    if rng.random() < 0.08 and shape == "priced" and not on_sale and not hidden_visible:
+        # the currency in an element of its own, the amount bare
+        price_html = (
+            f'<div class="{names("price-block")}"><span class="{names("currency")}">{currency}</span> '
+            f'<span class="{names("price")}">{price}</span></div>'
+        )
+    if rng.random() < 0.2:  # a buy box written before the title
+        main.insert(0, price_html)
+    else:
+        main.append(price_html)
     if rng.random() < 0.3:
         opts = "".join(
             f"<option>{s}{' - ' + fmt(price) if rng.random() < 0.3 and shape == 'priced' else ''}"
@@ -451,7 +473,7 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
             f"<span>Total price: {fmt(other + price)}</span></div>"
         )
 
-    # related products
+    # related products, after the product or ("recently viewed") before it
     if rng.random() < 0.75:
         cards = []
         for _ in range(rng.randint(2, 8)):
@@ -463,9 +485,11 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
                 f'<span class="{names("price")}">{escape(fmt(rp))}</span>{extra}</li>'
             )
         where = rng.choice(["section", "aside", "div"])
-        body.append(
-            f'<{where} class="{names("related-products")}"><h2>{words["related"]}</h2><ul>{"".join(cards)}</ul></{where}>'
-        )
+        related = f'<{where} class="{names("related-products")}"><h2>{words["related"]}</h2><ul>{"".join(cards)}</ul></{where}>'
+        if rng.random() < 0.2:
+            body.insert(len(body) - 1, related)
+        else:
+            body.append(related)
     body.append(
         f'<footer class="{names("footer")}"><p>Gift cards from {fmt(Decimal(10))}</p><p>© {rng.randint(2015, 2026)} Shop</p>'
         + "".join(
