@@ -488,8 +488,8 @@ class RateLimitSettings(_Model):
     ``max_batch``); an unused permit lapses after at most ``hold_seconds``.
     """
 
-    default_rate: float = Field(5.0, gt=0, le=1_000_000, description="permits per second")
-    default_burst: int = Field(10, ge=1, le=1_000_000)
+    default_rate: float = Field(10.0, gt=0, le=1_000_000, description="permits per second")
+    default_burst: int = Field(20, ge=1, le=1_000_000)
     batch_seconds: float = Field(0.1, gt=0, le=10)
     max_batch: int = Field(500, ge=1, le=100_000)
     hold_seconds: float = Field(1.0, gt=0, le=60)
@@ -504,7 +504,8 @@ class DomainControlSettings(_Model):
     ``is_allowed`` and ``strategy`` read the database at most once per ``cache_seconds``. Auto-
     cooldown starts a cooldown of ``cooldown_minutes`` on a domain whose share of banned
     requests in ``scrape_logs`` over the last ``ban_window_minutes`` reaches ``ban_share``
-    (with at least ``min_requests`` requests).
+    (with at least ``min_requests`` requests); with ``auto_cooldown`` the scrapers run it every
+    ``auto_every_seconds``, else ``opslib domains auto-cooldown`` does (cron, a check).
     """
 
     cache_seconds: float = Field(5.0, ge=0, le=300)
@@ -517,6 +518,9 @@ class DomainControlSettings(_Model):
     )
     ban_statuses: tuple[int, ...] = Field(
         (403, 429), description="without an outcome column: status codes that are a ban"
+    )
+    auto_cooldown: bool = Field(
+        False, description="scrapers run auto-cooldown (else: opslib domains auto-cooldown)"
     )
     auto_every_seconds: float = Field(
         30.0, gt=0, le=3600, description="how often a scraper runs auto-cooldown"

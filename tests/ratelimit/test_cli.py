@@ -33,7 +33,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]
 def test_set_show_and_dry_run(env: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
     code, plan, _ = _run(capsys, "set", "Alpha.test", "--rate", "2/s", "--dry-run")
     assert (code, plan["dry_run"], plan["changes"]) == (0, True, True)
-    assert plan["summary"] == "alpha.test: 5/s, burst 10 (default) -> 2/s, burst 2"
+    assert plan["summary"] == "alpha.test: 10/s, burst 20 (default) -> 2/s, burst 2"
     code, shown, _ = _run(capsys, "show")
     assert (code, shown["limits"]) == (0, [])  # the dry run changed nothing
     code, plan, _ = _run(capsys, "set", "alpha.test", "--rate", "120/m", "--burst", "4",
@@ -55,11 +55,11 @@ def test_set_show_and_dry_run(env: TestDatabase, capsys: pytest.CaptureFixture[s
 
 def test_text_output(env: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ratelimit", "set", "beta.test", "--rate", "600/h"]) == 0
-    assert capsys.readouterr().out == "beta.test: 5/s, burst 10 (default) -> 10/m, burst 1\n"
+    assert capsys.readouterr().out == "beta.test: 10/s, burst 20 (default) -> 10/m, burst 1\n"
     assert main(["ratelimit", "show"]) == 0
     out = capsys.readouterr().out
     assert "beta.test" in out
-    assert "default for any other domain: 5/s, burst 10" in out
+    assert "default for any other domain: 10/s, burst 20" in out
 
 
 @pytest.mark.parametrize(

@@ -48,12 +48,14 @@ cli.add_command(db)
 def _register_optional() -> None:
     from opslib.cli import _backup, _doctor, _lab, _maintenance, _notify, _proxies, _watch
     from opslib.cli._capacity import capacity
+    from opslib.cli._domains import domains
     from opslib.cli._logs import logs
     from opslib.cli._models import models
     from opslib.cli._quality import quality
     from opslib.cli._ratelimit import ratelimit
     from opslib.cli._review import review
     from opslib.cli._sites import sites
+    from opslib.cli._strategies import strategies
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
@@ -69,6 +71,8 @@ def _register_optional() -> None:
     cli.add_command(capacity)
     cli.add_command(ratelimit)
     cli.add_command(quality)
+    cli.add_command(domains)
+    cli.add_command(strategies)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
