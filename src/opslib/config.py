@@ -573,7 +573,9 @@ class SiteSettings(_Model):
     via_proxies: int = Field(
         3, ge=0, le=100, description="pool proxies (a random sample) every site is fetched through"
     )
-    concurrency: int = Field(2000, ge=1, le=20_000, description="requests in flight at once")
+    concurrency: int = Field(
+        500, ge=1, le=20_000, description="requests in flight at once (each round: direct, proxies)"
+    )
     content_markers: dict[str, str] = Field(
         default_factory=dict,
         description="domain -> text its pages always hold ('*': every domain); default: a"
