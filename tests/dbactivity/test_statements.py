@@ -80,11 +80,16 @@ def test_explain_never_runs_the_statement(tracked: TestDatabase) -> None:
 
 
 def test_slow_statement_judged(tracked: TestDatabase) -> None:
-    tracked.fetch_all("SELECT pg_sleep(0.1), %s::int AS x", (1,))
+    tracked.fetch_all("SELECT %s::text AS once, pg_sleep(0.5)", ("a",))  # a one-off: not judged
+    for _ in range(5):
+        tracked.fetch_all("SELECT pg_sleep(0.06), %s::int AS x", (1,))
     strict = Settings(thresholds={"db.statement_mean_ms": {"warn": 20, "crit": 50}})
     report = slow_query_report(tracked, strict, explain=1)
     assert report.result.severity is Severity.CRITICAL
-    assert "statement_mean_ms" in report.result.message()
+    message = report.result.message()
+    assert "statement_mean_ms" in message
+    assert "AS x" in message, message
+    assert "once" not in message
     assert "opslib db slow-queries" in report.result.remediation
     assert report.explained
     assert report.explained[0].statement.query.startswith("SELECT pg_sleep")

@@ -41,11 +41,14 @@ WITH s AS (
     SELECT queryid, query, calls, total_exec_time, mean_exec_time, rows
     FROM {view}
     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND calls >= %(min_calls)s
 )
 (SELECT 'total' AS ranked_by, * FROM s ORDER BY total_exec_time DESC LIMIT %(limit)s)
 UNION ALL
 (SELECT 'mean' AS ranked_by, * FROM s ORDER BY mean_exec_time DESC LIMIT %(limit)s)
+UNION ALL
+(SELECT 'repeated' AS ranked_by, * FROM s
+ WHERE calls >= %(min_calls)s AND query ~* '^\\s*(select|with|insert|update|delete)\\M'
+ ORDER BY mean_exec_time DESC LIMIT %(limit)s)
 """
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _FIRST_WORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.S)
@@ -92,6 +95,9 @@ class Statements:
 
     by_total: tuple[Statement, ...]
     by_mean: tuple[Statement, ...]
+    repeated: tuple[Statement, ...]
+    """Queries (not utility statements) run at least ``min_calls`` times, by mean time: the
+    ones to judge, where a one-off bulk load or index build would top ``by_mean``."""
     server_version: int
     database: str
 
@@ -112,8 +118,9 @@ def _missing_reason(row: dict[str, Any]) -> str | None:
     return None
 
 
-def read_statements(db: Database, *, limit: int = 10, min_calls: int = 1) -> Statements:
-    """The ``limit`` statements with the most total and the highest mean execution time.
+def read_statements(db: Database, *, limit: int = 10, min_calls: int = 5) -> Statements:
+    """The ``limit`` statements with the most total and the highest mean execution time, and
+    the queries run at least ``min_calls`` times with the highest mean.
 
     Raises :class:`DependencyError` with one line saying how to enable ``pg_stat_statements``
     when it is not loaded or not installed in this database.
@@ -125,7 +132,7 @@ def read_statements(db: Database, *, limit: int = 10, min_calls: int = 1) -> Sta
         raise DependencyError(_NAME, reason)
     view = sql.Identifier(str(state["schema"]), "pg_stat_statements")
     rows = db.fetch_all(sql.SQL(_TOP).format(view=view), {"limit": limit, "min_calls": min_calls})
-    ranked: dict[str, list[Statement]] = {"total": [], "mean": []}
+    ranked: dict[str, list[Statement]] = {"total": [], "mean": [], "repeated": []}
     for r in rows:
         ranked[r["ranked_by"]].append(
             Statement(
@@ -140,6 +147,7 @@ def read_statements(db: Database, *, limit: int = 10, min_calls: int = 1) -> Sta
     return Statements(
         tuple(ranked["total"]),
         tuple(ranked["mean"]),
+        tuple(ranked["repeated"]),
         int(state["version"]),
         str(state["database"]),
     )

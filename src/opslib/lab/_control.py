@@ -47,6 +47,7 @@ class DomainControl(_Model):
     down: bool = False  # site-down: every page answers 503, as a load balancer with no backend
     block_proxies: bool = False  # site-blocking: the lab's proxies get a captcha page (403)
     rate_limit: float | None = Field(None, gt=0)  # rate-limited: requests/s above which: 429
+    price_glitch: float = Field(0.0, ge=0, le=1)  # price-jump: share of pages priced x100
 
 
 class ProxyControl(_Model):

@@ -22,6 +22,7 @@ from opslib.lab._control import (
 )
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
+from opslib.lab._slow_query import heal_slow_query, inject_slow_query
 from opslib.maintenance import MaintenanceScope
 
 __all__ = [
@@ -49,6 +50,8 @@ FAULTS: tuple[str, ...] = (
     "site-down",
     "site-blocking",
     "rate-limited",
+    "price-jump",
+    "slow-query",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -57,6 +60,7 @@ STALE_HOURS = 2
 STUCK_REASON = "lab fault maintenance-stuck: a window left open after its expected end"
 SHOP_RATE_LIMIT = 0.5
 """Requests per second a ``rate-limited`` shop admits (all clients together); above: 429."""
+PRICE_GLITCH = 0.5  # price-jump: the share of a shop's pages that show the price x100
 STUCK_SERVICE = "backoffice"  # not a service of the lab: its scrapers keep working
 _WRITE_SETTLE = 0.7  # > the workers' control re-read interval plus one write
 
@@ -434,6 +438,14 @@ _FAULTS: dict[str, _Fault] = {
         SHOP_RATE_LIMIT,
         f"admits {SHOP_RATE_LIMIT:g} requests/s; above, HTTP 429 with Retry-After",
     ),
+    "price-jump": _front(
+        "price-jump",
+        "price_glitch",
+        PRICE_GLITCH,
+        f"shows {PRICE_GLITCH:.0%} of its pages with the price x100 (a template that lost the"
+        " decimal separator, on some servers only)",
+    ),
+    "slow-query": _Fault(lambda _s, _t: None, inject_slow_query, heal_slow_query),
 }
 
 

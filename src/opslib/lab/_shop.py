@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -171,6 +172,8 @@ class _Handler(BaseHTTPRequestHandler):
         if product is None:
             self._send(404, b"no such product\n", "text/plain; charset=utf-8")
             return
+        if domain is not None and self._random.random() < domain.price_glitch:  # price-jump
+            product = replace(product, base_price=product.base_price * 100)
         page = render_product(product, page_layout(product, control), time.time())
         self._send(200, page.encode(), "text/html; charset=utf-8")
 
