@@ -132,7 +132,8 @@ def performance_review(
         _throughput_result(report, settings, missing),
         _prometheus_result(report, settings, prom_problem),
     )
-    return replace(report, areas=_areas(report, settings), results=results)
+    report = replace(report, results=results)
+    return replace(report, areas=_areas(report))
 
 
 def _pct(value: float | None) -> str:
@@ -389,7 +390,7 @@ def _value(value: float | None, unit: str) -> str:
     return f"{value:,.3g} {unit}" if abs(value) < 100 else f"{value:,.0f} {unit}"
 
 
-def _areas(report: ReviewReport, settings: Settings) -> tuple[Area, ...]:
+def _areas(report: ReviewReport) -> tuple[Area, ...]:
     """Every domain and service with a figure that got worse, ranked by how far towards (or
     past) its critical limit; the evidence is each worsened figure."""
     found: dict[tuple[str, str], list[tuple[float, Severity, str]]] = {}
