@@ -54,7 +54,7 @@ def test_verify_the_monitored_domains(
         assert "good.test  up" in out
         assert main(["sites", "verify", "bad.test", "--via-proxies", "0"]) == 2
         out, _err = capsys.readouterr()
-        assert "bad.test: down: http: HTTP 503" in out
+        assert "bad.test: down: HTTP 503" in out
 
 
 def test_bad_input_and_no_database(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:

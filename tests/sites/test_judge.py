@@ -55,6 +55,14 @@ def test_down_and_up_through_proxies() -> None:
     assert down.verdict is Verdict.DOWN
     assert down.severity is Severity.CRITICAL
     assert down.action == "opslib domains cooldown shop.test --for 30m"
+    on_a_port = judge(
+        SiteTarget("shop.test:8443", "https://shop.test:8443/"),
+        [_p(None, Outcome.LIMITED, status=429)],
+        frozenset(),
+        latency=LATENCY,
+        cert_days=CERT,
+    )
+    assert on_a_port.action == "opslib ratelimit set shop.test --rate 1/s"  # the host only
 
 
 def test_blocking_needs_a_majority_of_the_usable_proxies() -> None:

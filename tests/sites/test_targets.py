@@ -16,6 +16,7 @@ def test_parse_site() -> None:
         "a.test:8080", "http://a.test:8080/p?x=1"
     )
     assert parse_site("https://a.test:443/") == SiteTarget("a.test", "https://a.test:443/")
+    assert parse_site("http://[::1]:8080/").domain == "[::1]:8080"
     for bad in ("not a domain", "ftp://a.test/", "http://u:pw@a.test/", "http://[::1/", "-x.test"):
         with pytest.raises(InputError):
             parse_site(bad)

@@ -56,6 +56,13 @@ def failing_proxies(probes: Mapping[str, Sequence[Probe]]) -> frozenset[str]:
     return frozenset(broken)
 
 
+def _host(domain: str) -> str:
+    """The domain without the port a URL gave it (``shop.test:8443``): what commands take."""
+    if domain.startswith("["):
+        return domain.partition("]")[0] + "]"
+    return domain.partition(":")[0]
+
+
 def _share(part: int, whole: int) -> str:
     return f"{part} of {whole}"
 
@@ -77,7 +84,8 @@ def judge(
         why = crashed[0].detail if crashed else "no direct request was made"
         decided = _Decision(Verdict.UNKNOWN, f"could not be verified: {why}")
     else:
-        decided = _decide(target.domain, direct, probes, broken, latency=latency, notes=notes)
+        host = _host(target.domain)
+        decided = _decide(host, direct, probes, broken, latency=latency, notes=notes)
     severity = decided.kind.severity
     days = direct.cert_days_left if direct is not None else None
     if days is not None and cert_days.evaluate(days) is not Severity.OK:
@@ -131,7 +139,8 @@ def _decide(  # noqa: PLR0911 - one return per verdict
     cooldown = f"opslib domains cooldown {domain} --for 30m"
     if direct.outcome in _NO_SITE:
         if not through or 2 * len(fine_through) <= len(through):
-            reason = f"{direct.stage}: {direct.detail}"
+            where = "" if direct.detail.lower().startswith(direct.stage) else f"{direct.stage}: "
+            reason = f"{where}{direct.detail}"
             if through:
                 reason += f"; through proxies {_share(len(fine_through), len(through))} fine"
             return _Decision(Verdict.DOWN, reason, cooldown)

@@ -39,7 +39,8 @@ def parse_site(text: str) -> SiteTarget:
             raise InputError("a site URL carries no credentials")
         domain = host.rstrip(".")
         if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme]:
-            domain = f"{domain}:{parts.port}"  # two servers of one host stay two sites
+            shown = f"[{domain}]" if ":" in domain else domain
+            domain = f"{shown}:{parts.port}"  # two servers of one host stay two sites
         return SiteTarget(domain, raw)
     name = raw.lower()
     if len(name) > 253 or not _DOMAIN.match(name):
