@@ -217,3 +217,19 @@ def test_proxy_credentials_and_socks(proxy_servers: ProxyServers) -> None:
     assert verdict.verdict is Verdict.UP
     assert "HTTP 407" in " ".join(verdict.evidence)
     assert secret not in repr(report)
+
+
+def test_a_site_slow_only_once_is_asked_again() -> None:
+    answers = iter([Answer(delay=0.6)])
+
+    def slow_once(_peer: str, _path: str) -> Answer:
+        return next(answers, Answer())
+
+    with site(slow_once) as (port, seen):
+        report = _verify({"once.test": f"http://once.test:{port}/p"}, _settings(latency_warn=300))
+    verdict = report.of("once.test")
+    assert len(seen) == 2
+    assert verdict.verdict is Verdict.UP, verdict.evidence
+    assert verdict.direct is not None
+    assert verdict.direct.latency_ms is not None
+    assert verdict.direct.latency_ms < 300
