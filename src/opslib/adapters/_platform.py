@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -23,6 +23,7 @@ try:
     import docker
     import docker.errors
     import requests
+    from docker.types import CancellableStream
     from docker.utils import kwargs_from_env, parse_host
 except ModuleNotFoundError as exc:  # the lean install: Platform() says what to install
     _MISSING: ModuleNotFoundError | None = exc
@@ -246,22 +247,29 @@ class Platform:
 
     def stream_logs(self, service: str, since: datetime) -> Iterator[LogLine]:
         """Like :meth:`logs`, but streamed: lines are read as they are consumed (each read
-        bounded by the timeout), never all held, and merged in time order across containers."""
+        bounded by the timeout), never all held; the containers' streams are merged by time
+        (each in the engine's order)."""
         start = unix_seconds(since)
 
-        def open_stream(container: ContainerInfo) -> Iterator[bytes] | None:
+        def open_stream(container: ContainerInfo) -> CancellableStream[bytes] | None:
             try:
                 return self._docker().api.logs(
-                    container.id, stream=True, timestamps=True, since=max(start, 0.001)
+                    container.id,
+                    stream=True,
+                    follow=False,
+                    timestamps=True,
+                    since=max(start, 0.001),
                 )
             except docker.errors.NotFound:
                 return None  # removed since it was listed
 
         def read(container: ContainerInfo) -> Iterator[LogLine]:
             chunks = self._api(lambda: open_stream(container))
+            if chunks is None:
+                return
             pending = b""
-            with self._translate():
-                for chunk in chunks or ():
+            with self._translate(), closing(chunks):
+                for chunk in chunks:
                     *rows, pending = (pending + chunk).split(b"\n")
                     if len(pending) > _MAX_LOG_LINE:  # the engine splits at 16 KiB anyway
                         rows, pending = [*rows, pending], b""

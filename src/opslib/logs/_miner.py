@@ -30,7 +30,7 @@ OTHER_ID = 0
 _OTHER_TEMPLATE = "<other>"
 _EXAMPLE_CHARS = 500
 _MAX_DOMAINS = 20
-_CACHE_SIZE = 50_000
+_CACHE_SIZE = 20_000
 _MAX_SOURCES = 10_000
 _ERROR_WORDS = (
     "error", "exception", "fail", "fatal", "critical", "panic", "traceback", "refused",
@@ -94,7 +94,8 @@ class PatternMiner:
         self._groups: dict[tuple[int, str], list[_Cluster]] = {}
         self._clusters: dict[int, _Cluster] = {}
         self._cache: dict[str, _Cluster] = {}
-        self._previous: dict[str, tuple[_Cluster, bool]] = {}  # source -> (record, traceback)
+        # source -> (its last record, inside a Python traceback, that record had a header)
+        self._previous: dict[str, tuple[_Cluster, bool, bool]] = {}
         self._other = _Cluster(OTHER_ID, [_OTHER_TEMPLATE], "", None, 0.0)
         self._other.alive = False
         self._next_id = 1
@@ -108,10 +109,11 @@ class PatternMiner:
         self.lines += 1
         previous = self._previous.get(source)
         if previous is not None:
-            record, in_traceback = previous
-            if is_continuation(text) or (in_traceback and traceback_end(text)):
-                still = in_traceback and not traceback_end(text)
-                self._previous[source] = (record, still or text.startswith("Traceback"))
+            record, in_traceback, had_header = previous
+            ends = (in_traceback or had_header) and traceback_end(text)
+            if ends or is_continuation(text):
+                still = in_traceback and not ends
+                self._previous[source] = (record, still or text.startswith("Traceback"), had_header)
                 return record.id
         header = self._header.parse(text)
         masked = mask(header.message)
@@ -129,7 +131,7 @@ class PatternMiner:
         self.records += 1
         if len(self._previous) >= _MAX_SOURCES and source not in self._previous:
             self._previous.clear()
-        self._previous[source] = (cluster, text.startswith("Traceback"))
+        self._previous[source] = (cluster, text.startswith("Traceback"), header.time is not None)
         return cluster.id
 
     def add_all(self, lines: Iterable[str | bytes]) -> list[int]:
@@ -197,7 +199,6 @@ class PatternMiner:
                 self._groups[key] = kept
             else:
                 del self._groups[key]
-        self._cache = {k: c for k, c in self._cache.items() if c.alive}
         self._previous.clear()
 
     def patterns(self) -> list[Pattern]:

@@ -43,7 +43,8 @@ def is_continuation(line: str) -> bool:
 
 
 def traceback_end(line: str) -> bool:
-    """The last line of a Python traceback (``ValueError: ...``), written unindented."""
+    """An exception's name starting the line (``ValueError: ...``, ``java.io.IOException:``):
+    the last line of a Python traceback, the first of a Java one, written unindented."""
     return _EXCEPTION.match(line) is not None
 
 

@@ -1,0 +1,64 @@
+"""Headers of the common log formats told from the message; a header regex of one's own."""
+
+from __future__ import annotations
+
+import pytest
+
+from opslib.errors import ConfigError
+from opslib.logs import HeaderParser
+
+CASES = [  # (line, time, level, message)
+    ("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_3 "
+     "terminating", "081109 203615 148", "INFO", "PacketResponder 1 for block blk_3 terminating"),
+    ("[Sun Dec 04 04:47:44 2005] [error] [client 1.2.3.4] Directory index forbidden",
+     "Sun Dec 04 04:47:44 2005", "error", "[client 1.2.3.4] Directory index forbidden"),
+    ("Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown",
+     "Jun 14 15:16:01", None, "check pass; user unknown"),
+    ("Dec 10 06:55:46 LabSZ sshd[24200]: pam_unix(sshd:auth): authentication failure",
+     "Dec 10 06:55:46", None, "pam_unix(sshd:auth): authentication failure"),
+    ("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.MRAppMaster: Created MRAppMaster",
+     "2015-10-18 18:01:47,978", "INFO", "Created MRAppMaster"),
+    ("2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:2181:Election@774] - "
+     "Notification time out: 3200", "2015-07-29 17:41:44,747", "INFO",
+     "Notification time out: 3200"),
+    ("03-17 16:13:38.811  1702  2395 E WindowManager: freezing display", "03-17 16:13:38.811 "
+     "1702 2395", "E", "freezing display"),
+    ("20171223-22:15:29:606|Step_LSC|30002312|onStandStepChanged 3579",
+     "20171223-22:15:29:606 | Step_LSC | 30002312", None, "onStandStepChanged 3579"),
+    ("2024-05-01T10:00:00.123Z ERROR scraper: fetch failed", "2024-05-01T10:00:00.123Z",
+     "ERROR", "fetch failed"),
+    ("PacketResponder 1 for block blk_3 terminating", None, None,
+     "PacketResponder 1 for block blk_3 terminating"),
+    ("Invalid user webmaster from 173.234.31.186", None, None,
+     "Invalid user webmaster from 173.234.31.186"),
+    ("", None, None, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("line", "time", "level", "message"), CASES, ids=[c[3][:24] for c in CASES]
+)
+def test_header_and_message(line: str, time: str | None, level: str | None, message: str) -> None:
+    header = HeaderParser().parse(line)
+    assert (header.time, header.level, header.message) == (time, level, message)
+
+
+def test_error_levels() -> None:
+    parse = HeaderParser().parse
+    assert parse("2024-05-01 10:00:00 ERROR x: boom").is_error
+    assert parse("03-17 16:13:38.811 1 2 F Tag: boom").is_error
+    assert not parse("2024-05-01 10:00:00 INFO x: fine").is_error
+    assert not parse("no header at all").is_error
+
+
+def test_a_header_pattern_of_ones_own() -> None:
+    parser = HeaderParser(r"(?P<time>\S+) \[(?P<level>\w+)\] (?P<message>.*)")
+    header = parser.parse("t1 [WARN] disk almost full")
+    assert (header.time, header.level, header.message) == ("t1", "WARN", "disk almost full")
+    assert parser.parse("does not match").message == "does not match"
+
+
+@pytest.mark.parametrize("pattern", ["(unclosed", r"(?P<time>\S+) .*"])
+def test_a_bad_header_pattern_is_a_config_error(pattern: str) -> None:
+    with pytest.raises(ConfigError, match="header_pattern"):
+        HeaderParser(pattern)
