@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from opslib.adapters import Database
     from opslib.config import ProxySettings, Settings, load_settings
     from opslib.connect import open_database
+    from opslib.domains import DomainControls, Strategy
     from opslib.errors import (
         ConfigError,
         DataError,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     )
     from opslib.maintenance import MaintenanceMode, MaintenanceWindow
     from opslib.proxies import DomainPolicy, Lease, Outcome, ProxyPool, ProxyState
+    from opslib.ratelimit import RateLimiter, RateLimitTimeout
 
 __version__ = "0.1.0"
 
@@ -36,6 +38,7 @@ __all__ = [
     "DataError",
     "Database",
     "DependencyError",
+    "DomainControls",
     "DomainPolicy",
     "Lease",
     "MaintenanceMode",
@@ -46,7 +49,10 @@ __all__ = [
     "ProxyPool",
     "ProxySettings",
     "ProxyState",
+    "RateLimitTimeout",
+    "RateLimiter",
     "Settings",
+    "Strategy",
     "UnreachableError",
     "UnsafeActionError",
     "load_settings",
@@ -61,6 +67,8 @@ _HOME = {
     "Settings": "opslib.config",
     "load_settings": "opslib.config",
     "open_database": "opslib.connect",
+    **dict.fromkeys(("DomainControls", "Strategy"), "opslib.domains"),
+    **dict.fromkeys(("RateLimitTimeout", "RateLimiter"), "opslib.ratelimit"),
     **dict.fromkeys(
         (
             "ConfigError",

@@ -60,6 +60,7 @@ __all__ = [
     "QualitySettings",
     "RateLimitSettings",
     "ScrapeLogsTable",
+    "SecuritySettings",
     "Settings",
     "SiteSettings",
     "SlackChannel",
@@ -454,6 +455,51 @@ class MaintenanceSettings(_Model):
     )
 
 
+class SecuritySettings(_Model):
+    """Security incident response (``opslib security``, :mod:`opslib.security`).
+
+    ``access_logs`` are the API's access logs (combined/common format or JSON lines) the
+    analysis and checks/emergency/security read over the last ``window``; ``db_log`` optionally
+    a PostgreSQL log with authentication failures. ``allowlist`` (admin networks, the platform's
+    own hosts, monitoring) can never be blocked, nor can the operator's own address; a block
+    cutting off more than ``max_legit_share`` of recent legitimate requests is refused.
+    ``is_blocked`` reads the blocklist at most once per ``cache_seconds``.
+    """
+
+    access_logs: list[Path] = Field(default_factory=list)
+    service: str = Field("api", description="the API's service, for its container logs")
+    db_log: Path | None = Field(None, description="PostgreSQL log: authentication failures")
+    window: str = Field("1h", pattern=r"^[1-9][0-9]*[smhd]$")
+    allowlist: list[str] = Field(
+        default_factory=list, description="networks never blocked: admin, own hosts, monitoring"
+    )
+    operator_addresses: list[str] = Field(
+        default_factory=list, description="the operators' own addresses (never blocked)"
+    )
+    max_legit_share: float = Field(0.05, gt=0, le=1)
+    cache_seconds: float = Field(5.0, ge=0, le=300)
+    default_block: str = Field("24h", pattern=r"^[1-9][0-9]*[smhd]$")
+    max_block_days: float = Field(365.0, gt=0)
+    blocked_status: int = Field(403, ge=400, le=599, description="the API's answer to a block")
+    min_requests: int = Field(20, ge=1, description="fewer requests: rate and errors not judged")
+    burst_factor: float = Field(5.0, gt=1)
+    burst_min: int = Field(60, ge=1, description="requests in a minute before it is a burst")
+    max_clients: int = Field(1_000_000, ge=100, description="clients tracked one by one")
+    nft_table: str = Field("opslib", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+
+    @field_validator("allowlist", "operator_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from None
+        return value
+
+
 class LogSettings(_Model):
     """Log pattern mining (``opslib logs patterns``, :class:`opslib.logs.PatternMiner`): its
     memory bounds, how alike two messages must be to share a template, and the header."""
@@ -817,6 +863,7 @@ class Settings(BaseSettings):
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     domain_controls: DomainControlSettings = Field(default_factory=DomainControlSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
     logs: LogSettings = Field(default_factory=LogSettings)
     sites: SiteSettings = Field(default_factory=SiteSettings)
     actor: str | None = None

@@ -89,6 +89,11 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         # emergency.high_error_rate: site availability (opslib.sites)
         "sites.latency": Threshold(warn=2000, unit="ms"),
         "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),
+        # emergency.security: per source over security.window (opslib.security)
+        "security.request_rate": Threshold(warn=5, crit=20, unit="requests/s"),
+        "security.auth_failures": Threshold(warn=2, crit=10, unit="failures/min"),
+        "security.sensitive_successes": Threshold(crit=0, unit="requests"),
+        "security.blocked_served": Threshold(crit=0, unit="sources"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

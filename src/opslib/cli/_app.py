@@ -54,6 +54,7 @@ def _register_optional() -> None:
     from opslib.cli._quality import quality
     from opslib.cli._ratelimit import ratelimit
     from opslib.cli._review import review
+    from opslib.cli._security import security
     from opslib.cli._sites import sites
     from opslib.cli._strategies import strategies
 
@@ -73,6 +74,7 @@ def _register_optional() -> None:
     cli.add_command(quality)
     cli.add_command(domains)
     cli.add_command(strategies)
+    cli.add_command(security)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

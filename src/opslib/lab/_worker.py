@@ -3,7 +3,17 @@ shared :class:`~opslib.proxies.ProxyPool` (and reports each outcome back to it),
 price, writes ``price_history`` and ``scrape_logs`` and serves ``/metrics``. It honours
 maintenance mode (:class:`~opslib.maintenance.MaintenanceMode`): while a window covers
 everything, its service (``scraper_service``) or a URL's domain, it claims no new work there;
-what it already claimed finishes.
+what it already claimed finishes. Every request takes a permit of the domain's shared rate
+limit (:class:`~opslib.ratelimit.RateLimiter`; a 429's Retry-After holds the domain for every
+replica), domains cooling down or paused (:class:`~opslib.domains.DomainControls`) are left
+alone, and each domain's strategy decides headers, delay and jitter, proxy country and
+stickiness, retries and backoff. With ``domain_controls.auto_cooldown`` a worker runs
+auto-cooldown every ``auto_every_seconds`` (off by default, so in the lab: a fault a test injects
+must not leave a domain cooling down for the tests after it).
+Failures are logged to stderr as one line each, as a scraper would log them::
+
+    2026-12-02 10:41:03,512 ERROR scraper: GET https://shop.test/p/123 failed: HTTP 429 Too
+    Many Requests (retry after 5s) via proxy 127.0.0.1:30012
 
 Run as ``python -m opslib.lab._worker --state-dir DIR --index N`` (a container's command, or a
 local process). The database DSN comes from the lab's ``opslib.toml``, nothing from argv.
@@ -12,14 +22,17 @@ local process). The database DSN comes from the lab's ``opslib.toml``, nothing f
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
+import random
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +49,10 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from opslib.adapters import Database
+from opslib.audit import AuditLog
 from opslib.config import Settings, load_settings
 from opslib.connect import open_database
+from opslib.domains import AUTO_ACTOR, DomainControls, Strategy
 from opslib.errors import NoProxyAvailable, OpsError
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import ControlFile
@@ -46,6 +61,9 @@ from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._settings import LabSettings
 from opslib.maintenance import MaintenanceMode
 from opslib.proxies import Lease, Outcome, ProxyPool
+from opslib.quality import PlatformSchema
+from opslib.ratelimit import RateLimiter, RateLimitTimeout
+from opslib.sites import retry_after_seconds
 
 __all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
 
@@ -53,7 +71,7 @@ _log = logging.getLogger("scraper")
 
 ERROR_KINDS = ("http_error", "timeout", "proxy_error", "banned")
 _THREADS = 6
-_ATTEMPTS = 2
+_PERMIT_TIMEOUT = 1.0  # seconds a fetch thread waits for a rate-limit permit, then moves on
 _TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -146,6 +164,30 @@ class _Attempt:
     body: bytes
     error: str | None
     report: Outcome
+    retry_after: float | None = None  # a 429's Retry-After, seconds
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    proxy: str = ""
+    country: str = ""
+
+    def reason(self) -> str:
+        """Why it failed, as the log line says it: ``HTTP 429 Too Many Requests (retry after
+        5s)``, ``ConnectTimeout``, ``ProxyError: ...``."""
+        if self.status is None or self.outcome == "proxy_error":
+            return self.error or self.outcome
+        try:
+            phrase = f" {HTTPStatus(self.status).phrase}"
+        except ValueError:
+            phrase = ""
+        text = f"HTTP {self.status}{phrase}"
+        if self.retry_after is not None:
+            text += f" (retry after {self.retry_after:g}s)"
+        elif self.outcome == "banned":
+            text += " (banned)" if self.status != 200 else ": a block page (banned)"
+        return text
+
+
+def _address(proxy_url: str) -> str:
+    return proxy_url.split("://", 1)[-1]
 
 
 class Worker:
@@ -175,12 +217,26 @@ class Worker:
         )
         self._paused: bool | None = None
         self._paused_lock = threading.Lock()
+        self._limiter = RateLimiter(
+            open_database(ops, statement_timeout=2, application_name=f"{self.name}-ratelimit"),
+            ops.ratelimit,
+        )
+        self._controls = DomainControls(
+            open_database(ops, statement_timeout=2, application_name=f"{self.name}-controls"),
+            ops.domain_controls,
+        )
+        self._requests = itertools.count()
+        self._rng = random.Random()  # noqa: S311 - delays and jitter, not secrets
 
     def run(self, stop: threading.Event) -> None:
         port = self.settings.metrics_ports[self.index - 1]
         server, _thread = start_http_server(port, addr="127.0.0.1", registry=self.metrics.registry)
         _log.info("%s: metrics on 127.0.0.1:%d", self.name, port)
         threads = [threading.Thread(target=self._queue_loop, args=(stop,), daemon=True)]
+        if self._ops.domain_controls.auto_cooldown:
+            threads.append(
+                threading.Thread(target=self._auto_cooldown_loop, args=(stop,), daemon=True)
+            )
         threads += [
             threading.Thread(target=self._fetch_loop, args=(stop,), daemon=True)
             for _ in range(_THREADS)
@@ -204,6 +260,8 @@ class Worker:
         for client in self._clients.values():
             client.close()
         self._maintenance.database.close()
+        self._limiter.database.close()
+        self._controls.database.close()
 
     def _client(self, lease: Lease) -> httpx.Client:
         with self._clients_lock:
@@ -230,6 +288,24 @@ class Worker:
                     continue
                 self.metrics.queue.set(row["n"] if row else 0)
 
+    def _auto_cooldown_loop(self, stop: threading.Event) -> None:
+        """Auto-cooldown every ``domain_controls.auto_every_seconds`` (one worker at a time does
+        it: the others find the lock taken and skip)."""
+        settings = self._ops.domain_controls
+        with self._database() as db:
+            controls = DomainControls(db, settings)
+            audit = AuditLog(db, AUTO_ACTOR)
+            schema: PlatformSchema | None = None
+            first = self._rng.uniform(0.5, 1.0) * settings.auto_every_seconds
+            for pause in itertools.chain([first], itertools.repeat(settings.auto_every_seconds)):
+                if stop.wait(pause):
+                    return
+                try:
+                    schema = schema or PlatformSchema.read(db, self._ops.tables)
+                    controls.auto_cooldown(schema, audit)
+                except OpsError as exc:
+                    _log.warning("%s: auto-cooldown skipped: %s", self.name, exc)
+
     def _fetch_loop(self, stop: threading.Event) -> None:
         with self._database() as db:
             while self._pacer.wait(stop):
@@ -237,9 +313,12 @@ class Worker:
                     stop.wait(0.2)
                     continue
                 try:
-                    claimed = db.fetch_one(
-                        _CLAIM, {"paused": sorted(self._maintenance.paused_domains())}
+                    paused = (
+                        self._maintenance.paused_domains()
+                        | self._controls.blocked_domains()
+                        | self._limiter.held_domains()
                     )
+                    claimed = db.fetch_one(_CLAIM, {"paused": sorted(paused)})
                 except OpsError as exc:
                     _log.warning("%s: cannot claim work: %s", self.name, exc)
                     stop.wait(1.0)
@@ -248,7 +327,7 @@ class Worker:
                     stop.wait(0.2)
                     continue
                 try:
-                    self._process(db, ProxyPool(db, self._proxy_settings), claimed)
+                    self._process(db, ProxyPool(db, self._proxy_settings), claimed, stop)
                 except OpsError as exc:
                     _log.error("%s: cannot write results of %s: %s", self.name, claimed["url"], exc)
 
@@ -264,60 +343,96 @@ class Worker:
                 self._paused = paused
         return paused
 
-    def _process(self, db: Database, pool: ProxyPool, url: dict[str, Any]) -> None:
-        for attempt in range(1, _ATTEMPTS + 1):
-            try:
-                lease = pool.acquire(url["domain"])
-            except NoProxyAvailable as exc:
-                _log.error("%s: %s", self.name, exc)
-                self.metrics.errors.labels(url["domain"], "proxy_error").inc()
+    def _process(
+        self, db: Database, pool: ProxyPool, url: dict[str, Any], stop: threading.Event
+    ) -> None:
+        domain = url["domain"]
+        if not self._controls.is_allowed(domain):
+            return  # cooled down or paused since it was claimed: its next check comes later
+        strategy = self._controls.strategy(domain)
+        for attempt in range(1, strategy.retries + 2):
+            wait = strategy.delay(self._rng) + (strategy.backoff(attempt - 1) if attempt > 1 else 0)
+            if wait > 0 and stop.wait(wait):
                 break
-            label, country = lease.url, lease.country or ""
-            started = datetime.now(UTC)
-            result = self._fetch(lease, url["url"])
-            pool.report(lease, result.report)
-            domain = url["domain"]
-            self.metrics.requests.labels(domain).inc()
-            self.metrics.duration.observe(result.duration_ms / 1000)
-            self.metrics.proxy_requests.labels(label, country, result.outcome).inc()
+            result = self._attempt(pool, url, strategy)
+            if result is None:
+                break
             fetched = result.outcome == "ok"
             extraction = extract_price(result.body, url["currency"]) if fetched else None
-            if not fetched:
-                self.metrics.errors.labels(domain, result.outcome).inc()
-                _log.error(
-                    "%s: fetch failed url=%s outcome=%s status=%s proxy=%s attempt=%d: %s",
-                    self.name, url["url"], result.outcome, result.status, label, attempt,
-                    result.error,
-                )  # fmt: skip
+            if fetched and extraction is None:
+                _log.error("price not found on %s", url["url"])
             elif extraction is not None:
                 self.metrics.extractions.labels(extraction.method).inc()
             if not self._control.read().workers.writes_paused:
-                db.execute(
-                    _WRITE,
-                    {
-                        "url_id": url["id"],
-                        "domain": domain,
-                        "started_at": started,
-                        "duration_ms": result.duration_ms,
-                        "status": result.status,
-                        "proxy": label,
-                        "country": country,
-                        "worker": self.name,
-                        "outcome": result.outcome,
-                        "error": result.error,
-                        "bytes": len(result.body) if result.body else None,
-                        "fetched": fetched,
-                        "price": extraction.price if extraction else None,
-                        "currency": url["currency"],
-                        "confidence": extraction.confidence if extraction else None,
-                        "method": extraction.method if extraction else None,
-                    },
-                )
-            if fetched:
-                break
+                db.execute(_WRITE, self._row(url, result, extraction))
+            if fetched or result.retry_after is not None:
+                break  # after a 429 the domain is held for every replica: no retry now
         self.metrics.processed.inc()
 
-    def _fetch(self, lease: Lease, url: str) -> _Attempt:
+    def _attempt(self, pool: ProxyPool, url: dict[str, Any], strategy: Strategy) -> _Attempt | None:
+        """One request under a rate-limit permit; None when none was made (no permit, no
+        proxy)."""
+        domain = url["domain"]
+        try:
+            permit = self._limiter.acquire(domain, timeout=_PERMIT_TIMEOUT)
+        except RateLimitTimeout as exc:
+            _log.warning("%s: %s", self.name, exc)
+            return None
+        except OpsError as exc:  # a limit that cannot be read is not skipped
+            _log.error("%s: rate limit of %s cannot be read, not requesting: %s", self.name,
+                       domain, exc)  # fmt: skip
+            return None
+        with permit:
+            try:
+                lease = pool.acquire(
+                    domain,
+                    country=strategy.proxy_country,
+                    session=self.name if strategy.sticky_proxy else None,
+                )
+            except NoProxyAvailable as exc:
+                _log.error("GET %s failed: %s", url["url"], exc)
+                self.metrics.errors.labels(domain, "proxy_error").inc()
+                return None
+            headers = strategy.request_headers(next(self._requests))
+            result = self._fetch(lease, url["url"], headers)
+            pool.report(lease, result.report)
+        self.metrics.requests.labels(domain).inc()
+        self.metrics.duration.observe(result.duration_ms / 1000)
+        self.metrics.proxy_requests.labels(lease.url, lease.country or "", result.outcome).inc()
+        if result.outcome != "ok":
+            self.metrics.errors.labels(domain, result.outcome).inc()
+            _log.error("GET %s failed: %s via proxy %s", url["url"], result.reason(),
+                       _address(lease.url))  # fmt: skip
+        if result.retry_after is not None:
+            try:
+                self._limiter.retry_after(domain, result.retry_after, f"HTTP 429 from {domain}")
+            except OpsError as exc:
+                _log.warning("%s: Retry-After of %s not shared: %s", self.name, domain, exc)
+        return replace(result, proxy=lease.url, country=lease.country or "")
+
+    def _row(self, url: dict[str, Any], result: _Attempt, extraction: Any) -> dict[str, Any]:
+        fetched = result.outcome == "ok"
+        return {
+            "url_id": url["id"],
+            "domain": url["domain"],
+            "started_at": result.started_at,
+            "duration_ms": result.duration_ms,
+            "status": result.status,
+            "proxy": result.proxy,
+            "country": result.country,
+            "worker": self.name,
+            "outcome": result.outcome,
+            "error": result.error,
+            "bytes": len(result.body) if result.body else None,
+            "fetched": fetched,
+            "price": extraction.price if extraction else None,
+            "currency": url["currency"],
+            "confidence": extraction.confidence if extraction else None,
+            "method": extraction.method if extraction else None,
+        }
+
+    def _fetch(self, lease: Lease, url: str, headers: dict[str, str]) -> _Attempt:
+        started = datetime.now(UTC)
         begin = time.monotonic()
 
         def took() -> int:
@@ -325,10 +440,11 @@ class Worker:
 
         def failed(outcome: str, status: int | None, error: str) -> _Attempt:
             ms = took()
-            return _Attempt(outcome, status, ms, b"", error, Outcome("failure", ms, error))
+            report = Outcome("failure", ms, error)
+            return _Attempt(outcome, status, ms, b"", error, report, started_at=started)
 
         try:
-            response = self._client(lease).get(url)
+            response = self._client(lease).get(url, headers=headers)
         except httpx.TimeoutException as exc:
             return failed("timeout", None, type(exc).__name__)
         except httpx.TransportError as exc:
@@ -339,9 +455,14 @@ class Worker:
         ms = took()
         report = lease.outcome(status, ms, response.content)
         if status == 200 and report.kind != "ban":
-            return _Attempt("ok", status, ms, response.content, None, report)
+            return _Attempt("ok", status, ms, response.content, None, report, started_at=started)
         outcome = "banned" if report.kind == "ban" else "http_error"
-        return _Attempt(outcome, status, ms, b"", f"HTTP {status}", report)
+        wait = (
+            retry_after_seconds(response.headers.get("retry-after"), time.time())
+            if status == 429
+            else None
+        )
+        return _Attempt(outcome, status, ms, b"", f"HTTP {status}", report, wait, started)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
-        stream=sys.stdout,
+        stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise

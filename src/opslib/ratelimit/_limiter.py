@@ -313,6 +313,12 @@ class RateLimiter:
                 return None  # the permit is spent: the rate counts attempts, not successes
         return Permit(self, bucket.domain, lease)
 
+    def held_domains(self) -> frozenset[str]:
+        """Domains this process knows have no permit due yet (a Retry-After, or the rate used
+        up) for longer than ``hold_seconds``: a scraper picking work can leave them out."""
+        horizon = self._clock() + self.settings.hold_seconds
+        return frozenset(b.domain for b in list(self._buckets.values()) if b.not_before > horizon)
+
     def retry_after(self, domain: str, seconds: float, reason: str = "Retry-After") -> datetime:
         """Hold ``domain`` for ``seconds`` (a site's Retry-After, at most
         :data:`MAX_RETRY_AFTER`) for every replica: no permit is admissible before, and the

@@ -1,0 +1,275 @@
+"""``opslib security``: analyse the access logs, block and unblock sources, export the
+blocklist to the firewall."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from opslib.audit import current_actor
+from opslib.cli._context import AppContext, pass_app
+from opslib.errors import OpsError
+from opslib.results import Severity
+from opslib.security import (
+    Analysis,
+    Blocklist,
+    analyze_security_logs,
+    apply_rules,
+    build_rules,
+    check_blockable,
+    parse_duration,
+    parse_network,
+    policy_of,
+    protected_networks,
+)
+
+__all__ = ["security"]
+
+
+def _blocklist(app: AppContext) -> Blocklist:
+    return Blocklist(app.database, app.settings.security)
+
+
+def _actor(app: AppContext) -> str:
+    return app.settings.actor or current_actor()
+
+
+def _analyse(
+    app: AppContext,
+    logs: tuple[str, ...],
+    *,
+    since: str | None,
+    service: str | None,
+) -> Analysis:
+    settings = app.settings
+    policy = policy_of(
+        settings.security,
+        (
+            settings.threshold("security.request_rate").warn or 5.0,
+            settings.threshold("security.auth_failures").warn or 2.0,
+        ),
+    )
+    if since is not None:
+        parse_duration(since)  # a bad --since is one line, exit 2
+    streams: list[tuple[str, IO[bytes]]] = []
+    files = [f for f in logs if f != "-"]
+    if "-" in logs:
+        streams.append(("stdin", sys.stdin.buffer))
+    platform = None
+    if service is not None:
+        from opslib.connect import open_platform
+
+        platform = open_platform(settings)
+    security = settings.security
+    if service is not None:
+        security = security.model_copy(update={"service": service})
+    return analyze_security_logs(
+        security, policy, files=files, streams=streams, platform=platform, since=since
+    )
+
+
+def _severity(analysis: Analysis, app: AppContext) -> Severity:
+    if not analysis.suspects:
+        return Severity.OK
+    rate = app.settings.threshold("security.request_rate")
+    auth = app.settings.threshold("security.auth_failures")
+    for suspect in analysis.suspects:
+        if (
+            suspect.sensitive_successes
+            or rate.evaluate(suspect.rate) is Severity.CRITICAL
+            or auth.evaluate(suspect.auth_failures_per_minute) is Severity.CRITICAL
+        ):
+            return Severity.CRITICAL
+    return Severity.WARNING
+
+
+@click.group()
+def security() -> None:
+    """Security incidents: analyse access logs, block sources, export firewall rules."""
+
+
+@security.command("analyze")
+@click.argument("logs", nargs=-1)
+@click.option("--since", help="Only the last 30m, 1h, 1d ... (default security.window).")
+@click.option("--service", help="Read this compose service's container logs.")
+@click.option("--limit", default=10, show_default=True, help="Suspects shown.")
+@pass_app
+def analyze_cmd(
+    app: AppContext, logs: tuple[str, ...], since: str | None, service: str | None, limit: int
+) -> None:
+    """Rank suspect clients (IPs and API keys) in access logs (LOG files, - for stdin; default
+    security.access_logs), with the evidence and the action. Exit 0 none, 1 suspects, 2 a
+    suspect over a critical limit or a probe that succeeded."""
+    analysis = _analyse(app, logs, since=since, service=service)
+    severity = _severity(analysis, app)
+    rows = [
+        (
+            s.kind,
+            s.client,
+            s.requests,
+            f"{s.rate:.2f}",
+            s.auth_failures,
+            s.unusual_paths,
+            f"{s.score:.1f}",
+            "; ".join(s.reasons),
+        )
+        for s in analysis.suspects[:limit]
+    ]
+    summary = (
+        f"{analysis.lines} line(s), {analysis.parsed} in the window, {analysis.skipped} skipped;"
+        f" {len(analysis.clients)} address(es), {len(analysis.keys)} key(s);"
+        f" {len(analysis.suspects)} suspect(s)"
+    )
+    if app.output.as_json:
+        app.output.data({"severity": severity.name, "summary": summary, **analysis.as_dict()})
+    else:
+        if rows:
+            app.output.table(
+                ("kind", "client", "requests", "req/s", "auth fail", "probes", "score", "evidence"),
+                rows,
+            )
+            app.output.info("next:")
+            for s in analysis.suspects[:limit]:
+                app.output.info(f"  {s.action}")
+        for note in analysis.notes:
+            app.output.info(f"note: {note}")
+        app.output.info(summary)
+    click.get_current_context().exit(int(severity))
+
+
+def _legit(app: AppContext) -> tuple[dict[str, int] | None, str]:
+    """Requests per address of the clients that are not suspect, from the configured logs."""
+    if not app.settings.security.access_logs:
+        return None, "no access log configured: the legitimate-traffic check was skipped"
+    try:
+        analysis = _analyse(app, (), since=None, service=None)
+    except OpsError as exc:
+        return None, f"the legitimate-traffic check was skipped: {exc}"
+    suspects = {s.client for s in analysis.suspects if s.kind == "ip"}
+    return {c.client: c.requests for c in analysis.clients if c.client not in suspects}, ""
+
+
+@security.command("block")
+@click.argument("target")
+@click.option("--for", "length", help="How long: 30m, 24h, 7d (default security.default_block).")
+@click.option("--permanent", is_flag=True, help="Until unblocked.")
+@click.option("--reason", required=True, help="Why (kept with the block and audited).")
+@click.option("--dry-run", is_flag=True, help="Show the plan and the checks, change nothing.")
+@pass_app
+def block_cmd(
+    app: AppContext,
+    *,
+    target: str,
+    length: str | None,
+    permanent: bool,
+    reason: str,
+    dry_run: bool,
+) -> None:
+    """Block an address or CIDR. Refused: everything (0.0.0.0/0, ::/0), the allowlist, your own
+    address, a range holding more than security.max_legit_share of legitimate traffic."""
+    network = parse_network(target)
+    sec = app.settings.security
+    span = None if permanent else parse_duration(length or sec.default_block)
+    if span is not None and span.total_seconds() > sec.max_block_days * 86400:
+        raise click.BadParameter(f"more than security.max_block_days ({sec.max_block_days:g})")
+    blocklist = _blocklist(app)
+    args: dict[str, Any] = {"target": str(network), "for": length, "reason": reason}
+    with app.audit.action("security.block", args, dry_run=dry_run) as out:
+        legit, note = _legit(app)
+        own = [a for a in (blocklist.operator_address(),) if a]
+        check_blockable(
+            network,
+            protected_networks(app.settings),
+            own=own,
+            legit=legit,
+            max_share=sec.max_legit_share,
+        )
+        if dry_run:
+            plan = blocklist.plan_block(str(network), reason=reason, length=span)
+        else:
+            plan = blocklist.block(str(network), reason=reason, length=span, actor=_actor(app))
+        out.detail = plan.describe()
+    text = f"{'would ' if dry_run and plan.changes else ''}{plan.describe()}"
+    app.output.data({"dry_run": dry_run, "command": "block", **plan.as_dict()}, text)
+    if note:
+        app.output.info(f"note: {note}")
+
+
+@security.command("unblock")
+@click.argument("target")
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@pass_app
+def unblock_cmd(app: AppContext, target: str, dry_run: bool) -> None:
+    """Remove the block of exactly this address or CIDR (kept in the history)."""
+    network = parse_network(target)
+    blocklist = _blocklist(app)
+    with app.audit.action("security.unblock", {"target": str(network)}, dry_run=dry_run) as out:
+        if dry_run:
+            plan = blocklist.plan_unblock(str(network))
+        else:
+            plan = blocklist.unblock(str(network), actor=_actor(app))
+        out.detail = plan.describe()
+    text = f"{'would ' if dry_run and plan.changes else ''}{plan.describe()}"
+    app.output.data({"dry_run": dry_run, "command": "unblock", **plan.as_dict()}, text)
+
+
+@security.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Also expired and removed blocks.")
+@pass_app
+def list_cmd(app: AppContext, show_all: bool) -> None:
+    """The blocklist: network, state, reason, who, since, until."""
+    blocklist = _blocklist(app)
+    now = blocklist.now()
+    entries = blocklist.entries(include_removed=show_all)
+    rows = []
+    payload = []
+    for e in entries:
+        state = "active" if e.active(now) else ("removed" if e.removed_at else "expired")
+        if not show_all and state != "active":
+            continue
+        until = e.expires_at.isoformat(timespec="seconds") if e.expires_at else "unblocked"
+        since = e.created_at.isoformat(timespec="seconds")
+        rows.append((str(e.network), state, e.reason, e.actor, since, until))
+        payload.append({**e.as_dict(), "state": state})
+    app.output.table(("network", "state", "reason", "by", "since", "until"), rows, payload=payload)
+    if not app.output.as_json:
+        app.output.info(f"{sum(r[1] == 'active' for r in rows)} active block(s)")
+
+
+@security.command("firewall")
+@click.option("--format", "fmt", type=click.Choice(["nft", "nginx"]), default="nft")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the rules here (with --apply: the file nginx includes).")  # fmt: skip
+@click.option("--apply", "do_apply", is_flag=True, help="Apply them (nft -f, or write --output).")
+@pass_app
+def firewall_cmd(app: AppContext, fmt: str, output: Path | None, do_apply: bool) -> None:
+    """The active blocklist as nftables rules (validated with nft -c when nft is installed) or
+    nginx deny lines; printed, or applied with --apply (audited)."""
+    blocklist = _blocklist(app)
+    now = blocklist.now()
+    networks = [e.network for e in blocklist.entries() if e.active(now)]
+    rules = build_rules(
+        networks, "nft" if fmt == "nft" else "nginx", table=app.settings.security.nft_table
+    )
+    if not do_apply:
+        if output is not None:
+            output.write_text(rules.text)
+        app.output.data(
+            {"format": rules.format, "networks": rules.networks, "validated": rules.validated,
+             "rules": rules.text},
+            rules.text.rstrip("\n") if output is None else f"wrote {output}",
+        )  # fmt: skip
+        app.output.info(f"{rules.networks} network(s); {rules.validated}; not applied (--apply)")
+        return
+    args = {"format": rules.format, "networks": rules.networks, "output": str(output or "")}
+    with app.audit.action("security.firewall", args, dry_run=False) as out:
+        done = apply_rules(rules.text, rules.format, output)
+        out.detail = f"{rules.networks} network(s): {done}"
+    app.output.data(
+        {"format": rules.format, "networks": rules.networks, "validated": rules.validated,
+         "applied": done},
+        f"{rules.networks} network(s); {rules.validated}; {done}",
+    )  # fmt: skip

@@ -1,0 +1,77 @@
+"""Security incident response (runbook Emergency: security incident): access-log analysis, the
+blocklist the API enforces through :func:`is_blocked`, its export to the firewall, and the
+checks of ``emergency.security``."""
+
+from opslib.security._analysis import (
+    Analysis,
+    Analyzer,
+    ClientReport,
+    Policy,
+    fingerprint,
+    is_unusual_path,
+)
+from opslib.security._blocklist import (
+    BlockEntry,
+    Blocklist,
+    BlockPlan,
+    BlockRefused,
+    check_blockable,
+    parse_duration,
+    plan_block,
+    plan_unblock,
+    protected_networks,
+)
+from opslib.security._checks import (
+    blocked_still_served,
+    check_access_patterns,
+    sensitive_requests,
+)
+from opslib.security._default import default_blocklist, is_blocked
+from opslib.security._firewall import (
+    FirewallRules,
+    apply_rules,
+    build_rules,
+    render_rules,
+    validate_rules,
+)
+from opslib.security._parse import iter_chunks, json_record, parse_chunk
+from opslib.security._ranges import AddressSet, address_key, parse_address, parse_network
+from opslib.security._read import analyze_security_logs, db_auth_failures, policy_of
+
+__all__ = [
+    "AddressSet",
+    "Analysis",
+    "Analyzer",
+    "BlockEntry",
+    "BlockPlan",
+    "BlockRefused",
+    "Blocklist",
+    "ClientReport",
+    "FirewallRules",
+    "Policy",
+    "address_key",
+    "analyze_security_logs",
+    "apply_rules",
+    "blocked_still_served",
+    "build_rules",
+    "check_access_patterns",
+    "check_blockable",
+    "db_auth_failures",
+    "default_blocklist",
+    "fingerprint",
+    "is_blocked",
+    "is_unusual_path",
+    "iter_chunks",
+    "json_record",
+    "parse_address",
+    "parse_chunk",
+    "parse_duration",
+    "parse_network",
+    "plan_block",
+    "plan_unblock",
+    "policy_of",
+    "protected_networks",
+    "render_rules",
+    "sensitive_requests",
+    "validate_rules",
+]
