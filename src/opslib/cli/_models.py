@@ -67,7 +67,7 @@ def evaluate(app: AppContext, directory: Path, as_json: bool) -> None:
 
 
 @models.command("train")
-@click.option("--pages", type=click.IntRange(100, 200_000), default=4000, show_default=True)
+@click.option("--pages", type=click.IntRange(100, 200_000), default=6000, show_default=True)
 @click.option("--seed", type=int, default=20261202, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 100), default=8, show_default=True)
 @click.option(

@@ -271,21 +271,32 @@ def _text_features(text: str, has_currency: bool) -> dict[str, float]:
     return feats
 
 
-def _context_features(owner: etree._Element, text: str) -> dict[str, float]:
-    """Words beside the price: its label in the parent or the table row ("List Price:")."""
-    feats: dict[str, float] = {}
-    for level, anc in enumerate(itertools.islice(owner.iterancestors(), 3)):
-        if len(anc) > _SPLIT_PART:
-            break  # a large block: its text is not a label (and costly to read)
-        if anc.tag == "tr" or level < 2:
-            around = _text(anc)
-            if len(around) > _MAX_CONTEXT:
-                break
-            low = around.replace(text, " ").lower()
-            for name, words in _TEXT_WORDS.items():
-                if any(w in low for w in words):
-                    feats[f"ctx:{name}"] = 1.0
-    return feats
+def _context_features(owner: etree._Element) -> dict[str, float]:
+    """The label just before the price: "Was <del>$10</del>", "<td>List Price:</td><td>$12"."""
+    parts: list[str] = []
+    node: etree._Element | None = owner
+    for _ in range(2):  # the element, then its parent when the element is its only child
+        if node is None:
+            break
+        before = node.getprevious()
+        parent = node.getparent()
+        if before is not None:
+            if isinstance(before.tag, str) and len(before) <= _SPLIT_PART:
+                parts.append(_text(before)[-_MAX_CONTEXT:])
+            parts.append(before.tail or "")
+            break
+        if parent is None:
+            break
+        parts.append(parent.text or "")
+        if len(parent) > 1:
+            break
+        node = parent
+    low = " ".join(parts).lower()
+    if not low.strip():
+        return {}
+    return {
+        f"ctx:{name}": 1.0 for name, words in _TEXT_WORDS.items() if any(w in low for w in words)
+    }
 
 
 def _element_features(el: etree._Element) -> tuple[dict[str, float], bool]:
@@ -413,16 +424,18 @@ class _Walk:
         parsed = parse_price(text)
         if parsed is not None and parsed[1] is None and split:
             # a price split over elements: <span><sup>$</sup><span>29</span><sup>99</sup></span>
+            # (the symbol may stand outside: then the widest number is the price)
             for anc in itertools.islice(owner.iterancestors(), 2):
                 if len(anc) > _SPLIT_PART:
                     break
-                full = " ".join(_text(anc).split())
+                full = "".join(_text(anc).split())
                 if len(full) > _MAX_SPLIT:
                     break
                 joined = parse_price(full)
-                if joined is not None and joined[1] is not None:
+                if joined is not None:
                     owner, text, parsed = anc, full, joined
-                    break
+                    if joined[1] is not None:
+                        break
         if parsed is None or (id(owner), parsed[0]) in self.seen:
             return
         value, currency = parsed
@@ -431,7 +444,7 @@ class _Walk:
         self.seen.add((id(owner), value))
         efeats, struck = _element_features(owner)
         feats = {"src:text": 1.0, **efeats, **_text_features(text, currency is not None)}
-        feats.update(_context_features(owner, text))
+        feats.update(_context_features(owner))
         if is_tail:
             feats["tail"] = 1.0
         self.found.append(Candidate(value, currency, "text", i, feats, struck))

@@ -310,6 +310,11 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
     )  # rendered by a script: not in the HTML
     expected: Decimal | None = price if shape == "priced" else None
     body: list[str] = []
+    bare = rng.random() < 0.06
+    # accessible copies of prices for screen readers: a site-wide habit, on every price or none
+    sr_class = (
+        rng.choice(["sr-only", "visually-hidden", "a-offscreen"]) if rng.random() < 0.25 else ""
+    )
     head: list[str] = [f"<title>{escape(title)} | Shop</title>", '<meta charset="utf-8">']
 
     # header: navigation with prices, a mini-cart
@@ -395,8 +400,10 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
         if micro:
             price_html += f'<meta itemprop="priceCurrency" content="{currency}">'
         price_html += "</div>"
-        if rng.random() < 0.25:  # an accessible copy for screen readers
-            price_html += f'<span class="{rng.choice(["sr-only", "visually-hidden", "a-offscreen"])}">{escape(rng.choice(words["now"]))} {fmt(price)}</span>'
+        if sr_class:  # an accessible copy for screen readers
+            price_html += (
+                f'<span class="{sr_class}">{escape(rng.choice(words["now"]))} {fmt(price)}</span>'
+            )
         if rng.random() < 0.25:  # responsive layouts repeat the block for small screens
             price_html += f'<div class="{names("mobile-only")}">{_price_el(names, rng, fmt(price), "main")}</div>'
         if rng.random() < 0.25:  # a sticky bar repeats the price
@@ -454,7 +461,9 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
             )
         )
         main.insert(rng.randint(1, len(main)), f'<ul class="{names("variants")}">{sw}</ul>')
-    if shape != "gone":
+    # most pages have an "add to cart" button; some render it by script, a gone product may
+    # keep a disabled one
+    if rng.random() < (0.3 if shape == "gone" else 0.8):
         main.append(
             f'<button class="{names("add-to-cart")}" type="submit">{escape(rng.choice(words["cart"]))}</button>'
         )
@@ -480,9 +489,10 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
             rp = _amount(rng, currency)
             extra = f" {_price_el(names, rng, fmt(rp * 2), 'list')}" if rng.random() < 0.2 else ""
             badge = f"<em>{escape(words['oos'])}</em>" if rng.random() < 0.05 else ""
+            sr = f'<span class="{sr_class}">{escape(fmt(rp))}</span>' if sr_class else ""
             cards.append(
                 f'<li class="{names("product-card")}">{badge}<a href="/p/{rng.randint(1, 9999)}">{escape(rng.choice(_NOUNS))}</a>'
-                f'<span class="{names("price")}">{escape(fmt(rp))}</span>{extra}</li>'
+                f'<span class="{names("price")}">{escape(fmt(rp))}</span>{extra}{sr}</li>'
             )
         where = rng.choice(["section", "aside", "div"])
         related = f'<{where} class="{names("related-products")}"><h2>{words["related"]}</h2><ul>{"".join(cards)}</ul></{where}>'
@@ -618,14 +628,19 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
             rng.randint(0, 3),
         ):
             layer[key] = rng.choice([25, 35, 50, 99, 250])
-        if rng.random() < 0.3:
+        if rng.random() < 0.5:
             layer["recommended"] = [
                 {
-                    "salePrice": str(_amount(rng, currency)),
+                    rng.choice(["salePrice", "ourPriceAmount", "currentPrice"]): str(
+                        _amount(rng, currency)
+                    ),
                     "finalPrice": str(_amount(rng, currency)),
                 }
+                for _ in range(rng.randint(1, 4))
             ]
-        body.append(f"<script>dataLayer.push({json.dumps(layer)});</script>")
+        script = f"<script>dataLayer.push({json.dumps(layer)});</script>"
+        # before or after the product's own state: being first says little
+        body.insert(rng.randint(0, len(body)), script)
     if hidden_visible and rng.random() < 0.5:
         head.append(
             f'<meta property="product:price:amount" content="{price}"><meta property="product:price:currency" content="{currency}">'
@@ -636,6 +651,8 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
         and "__STATE__" not in "".join(body)
     ):
         expected = None
+    if bare:  # a page with the product block alone: no header, related products or footer
+        body = [b for b in body if b.startswith(("<main", "<script"))]
     html = (
         f'<!DOCTYPE html><html lang="{lang}"><head>{"".join(head)}</head><body>'
         f'{"".join(body)}<script src="/app.js"></script></body></html>'

@@ -153,7 +153,7 @@ def reliability(
     return tuple(bins)
 
 
-def train(pages: int = 4000, seed: int = 20261202, epochs: int = 8) -> TrainingReport:
+def train(pages: int = 6000, seed: int = 20261202, epochs: int = 8) -> TrainingReport:
     """Fit the model on synthetic pages; calibrate and measure it on held-out ones."""
     data = _labelled(seed, pages)
     n_fit, n_cal = int(pages * 0.6), int(pages * 0.2)
