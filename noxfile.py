@@ -106,6 +106,7 @@ def daily(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks, measured side by side in one run, printing ratios."""
     _install(session, dev=False)
+    session.install("drain3")  # bench_logs.py's reference miner, not a runtime dependency
     session.install("beautifulsoup4")  # the extraction benchmark's baseline, nowhere else
     for script in sorted((ROOT / "bench").glob("bench_*.py")):
         session.run("python", str(script), *session.posargs)
