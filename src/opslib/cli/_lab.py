@@ -66,6 +66,20 @@ def lab() -> None:
     default=None,
     help="Workers as containers or processes (default: containers if Docker answers).",
 )
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 366),
+    default=7,
+    show_default=True,
+    help="Days of history seeded into a new database (180 for capacity planning).",
+)
+@click.option(
+    "--history-volume",
+    type=click.FloatRange(0.01, 100),
+    default=5.0,
+    show_default=True,
+    help="Seeded rows per URL per hour (0.25 seeds 180 days fast).",
+)
 @_json
 @pass_app
 def up_cmd(
@@ -76,11 +90,14 @@ def up_cmd(
     workers: int,
     port_base: int | None,
     use_docker: bool | None,
+    history_days: int,
+    history_volume: float,
     as_json: bool,
 ) -> None:
     """Start the lab (or whatever of it is not running); idempotent."""
     app.output.as_json = app.output.as_json or as_json
     fields: dict[str, object] = {"project": project, "workers": workers, "use_docker": use_docker}
+    fields |= {"history_days": history_days, "history_volume": history_volume}
     if state_dir is not None:
         fields["state_dir"] = state_dir
     if port_base is not None:

@@ -20,6 +20,7 @@ from opslib.lab._control import (
     ProxyMode,
     healthy_domain,
 )
+from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 from opslib.lab._slow_query import heal_slow_query, inject_slow_query
@@ -52,6 +53,7 @@ FAULTS: tuple[str, ...] = (
     "rate-limited",
     "price-jump",
     "slow-query",
+    "disk-filling",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -446,6 +448,7 @@ _FAULTS: dict[str, _Fault] = {
         " decimal separator, on some servers only)",
     ),
     "slow-query": _Fault(lambda _s, _t: None, inject_slow_query, heal_slow_query),
+    "disk-filling": _Fault(lambda _s, _t: None, fill_disk, free_disk),
 }
 
 
