@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from opslib.config import LogSettings
 from opslib.logs._header import HeaderParser
@@ -32,6 +32,7 @@ _EXAMPLE_CHARS = 500
 _MAX_DOMAINS = 20
 _CACHE_SIZE = 20_000
 _MAX_SOURCES = 10_000
+_SLACK = timedelta(days=1)  # a yearless time further ahead than this is last year's
 _ERROR_WORDS = (
     "error", "exception", "fail", "fatal", "critical", "panic", "traceback", "refused",
     "denied", "timed out", "timeout", "unreachable", "abort",
@@ -231,6 +232,8 @@ class PatternMiner:
             return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
         if isinstance(stamp, str):
             parsed = parse_log_time(stamp, self._year)
+            if parsed is not None and parsed > datetime.now(UTC) + _SLACK:
+                parsed = parse_log_time(stamp, self._year - 1)  # syslog's December, in January
             if parsed is not None:
                 return parsed
         return datetime.fromtimestamp(at or self._clock(), UTC)
