@@ -189,6 +189,12 @@ def blocked_sessions(
         + ", ".join(fixes[:5])
         + "; terminate it if cancelling leaves its transaction open"
     )
+    if not fixes and activity.blocked():
+        # pg_blocking_pids() gives 0 for a prepared transaction: no session to signal.
+        remediation = (
+            "the lock is held by no session (a prepared transaction: see pg_prepared_xacts,"
+            " then COMMIT PREPARED or ROLLBACK PREPARED); `opslib db activity` shows the queue"
+        )
     tree = Table(
         columns=("pid", "blocked by", "user", "state", "wait", "query age", "query"),
         rows=tuple(
@@ -209,6 +215,6 @@ def blocked_sessions(
         sop=SOP,
         title=title,
         measurements=tuple(measurements),
-        remediation=remediation if fixes else "",
+        remediation=remediation if activity.blocked() else "",
         tables=(tree,),
     )
