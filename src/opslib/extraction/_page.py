@@ -303,7 +303,7 @@ def _element_features(el: etree._Element) -> tuple[dict[str, float], bool]:
     feats: dict[str, float] = {}
     tag = el.tag if isinstance(el.tag, str) else "other"
     feats[f"tag:{tag if tag in _TAGS else 'other'}"] = 1.0
-    for kw in _classes(el):
+    for kw in sorted(_classes(el)):
         feats[f"kw0:{kw}"] = 1.0
     struck = tag in _STRUCK_TAGS or "line-through" in (el.get("style") or "")
     level = 0
@@ -311,12 +311,12 @@ def _element_features(el: etree._Element) -> tuple[dict[str, float], bool]:
         level += 1
         atag = anc.tag if isinstance(anc.tag, str) else ""
         if level <= 3:
-            for kw in _classes(anc):
+            for kw in sorted(_classes(anc)):
                 feats[f"kw1:{kw}"] = 1.0
             if atag in _STRUCK_TAGS or "line-through" in (anc.get("style") or ""):
                 struck = True
         elif level <= 12:
-            for kw in _classes(anc) & _SECTION_WORDS:
+            for kw in sorted(_classes(anc) & _SECTION_WORDS):
                 feats[f"kw2:{kw}"] = 1.0
         if atag in (
             "a",
@@ -495,7 +495,7 @@ def _cross_features(cands: list[Candidate]) -> None:
         f[f"same_text:{_bucket(text_count[c.value], (0, 1, 2, 4))}"] = 1.0
         if c.value == 0:
             f["zero"] = 1.0
-        for role in sources[c.value]:
+        for role in sorted(sources[c.value]):
             f[f"eq:{role}"] = 1.0
         if c.source != "text":
             seen = (
