@@ -225,7 +225,7 @@ def _show_report(app: AppContext, payload: dict[str, Any]) -> None:
                 ],
             )
     for plan in payload["plans"]:
-        app.output.info(f"plan of {plan['queryid']}:")
+        app.output.info(f"plan of {plan['queryid']} ({_flat(plan['query'], 60)}):")
         text = plan["plan"] or f"(none: {plan['reason']})"
         app.output.info("\n".join(f"  {line}" for line in text.splitlines()))
     if payload["advice"]:

@@ -86,7 +86,12 @@ class Explained:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"queryid": self.statement.queryid, "plan": self.plan, "reason": self.reason}
+        return {
+            "queryid": self.statement.queryid,
+            "query": self.statement.query,
+            "plan": self.plan,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,12 @@ def read_statements(db: Database, *, limit: int = 10, min_calls: int = 5) -> Sta
     )
 
 
+def _kind(word: str) -> str:
+    """``an INSERT``, ``a CREATE``, ``a utility``."""
+    shown = word.upper() or "utility"
+    return f"{'an' if shown[0] in 'AEIOU' else 'a'} {shown}"
+
+
 def _refusal(text: str, server_version: int) -> str | None:  # noqa: PLR0911 - one per reason
     """Why ``text`` is not explained, or None."""
     if text.startswith("<insufficient privilege>"):
@@ -163,13 +174,10 @@ def _refusal(text: str, server_version: int) -> str | None:  # noqa: PLR0911 - o
     kind = match.group(1).lower() if match else ""
     if server_version >= 160000:
         if kind not in _GENERIC_KINDS:
-            return f"a {kind.upper() or 'utility'} statement: only queries are explained"
+            return f"{_kind(kind)} statement: only queries are explained"
         return None
     if kind != "select":
-        return (
-            f"a {kind.upper() or 'utility'} statement: before PostgreSQL 16 only plain SELECTs"
-            " are explained"
-        )
+        return f"{_kind(kind)} statement: before PostgreSQL 16 only plain SELECTs are explained"
     if re.search(r"\binto\b", text, re.I):
         return "SELECT INTO creates a table: not explained"
     return None
