@@ -143,6 +143,10 @@ _TEXT_WORDS = {
     ),
     "total": ("total", "subtotal", "summe", "gesamt", "cart", "warenkorb", "panier", "koszyk"),
 }
+_TEXT_RES = tuple(
+    (name, re.compile("|".join(re.escape(w) for w in words)).search)
+    for name, words in _TEXT_WORDS.items()
+)
 _CART = re.compile(
     r"add to (cart|bag|basket|trolley)|buy now|in den warenkorb|ajouter au panier|"
     r"dodaj do koszyka|añadir al carrito|aggiungi al carrello|カートに入れる|add to order|"
@@ -256,8 +260,8 @@ def _bucket(n: float, edges: tuple[float, ...]) -> str:
 def _text_features(text: str, has_currency: bool) -> dict[str, float]:
     low = text.lower()
     feats: dict[str, float] = {}
-    for name, words in _TEXT_WORDS.items():
-        if any(w in low for w in words):
+    for name, found in _TEXT_RES:
+        if found(low):
             feats[f"txt:{name}"] = 1.0
     letters = len(_LETTERS.findall(text))
     feats[f"letters:{_bucket(letters, (0, 3, 8, 20))}"] = 1.0
@@ -294,9 +298,7 @@ def _context_features(owner: etree._Element) -> dict[str, float]:
     low = " ".join(parts).lower()
     if not low.strip():
         return {}
-    return {
-        f"ctx:{name}": 1.0 for name, words in _TEXT_WORDS.items() if any(w in low for w in words)
-    }
+    return {f"ctx:{name}": 1.0 for name, found in _TEXT_RES if found(low)}
 
 
 def _element_features(el: etree._Element) -> tuple[dict[str, float], bool]:
