@@ -18,6 +18,17 @@ CASES = [  # (line, time, level, message)
      "Dec 10 06:55:46", None, "pam_unix(sshd:auth): authentication failure"),
     ("2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.MRAppMaster: Created MRAppMaster",
      "2015-10-18 18:01:47,978", "INFO", "Created MRAppMaster"),
+    ("2015-10-18 18:01:52,066 INFO [IPC Server handler 3 on 62270] org.apache.hadoop.mapred."
+     "TaskAttemptListenerImpl: Progress of TaskAttempt is : 0.0", "2015-10-18 18:01:52,066",
+     "INFO", "Progress of TaskAttempt is : 0.0"),
+    ("[10.30 16:54:08] chrome.exe *64 - proxy.cse.cuhk.edu.hk:5070 close, 0 bytes sent",
+     "10.30 16:54:08", None, "proxy.cse.cuhk.edu.hk:5070 close, 0 bytes sent"),
+    ("- 1117838570 2005.06.03 R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872 R02-M1-N0-C:J12-U11"
+     " RAS KERNEL INFO instruction cache parity error corrected", "1117838570 2005.06.03 "
+     "R02-M1-N0-C:J12-U11 2005-06-03-15.42.50.675872", None,
+     "RAS KERNEL INFO instruction cache parity error corrected"),
+    ("Jul  1 09:01:05 calvisitor-10-105-160-95 com.apple.CDScheduler[43]: Thermal pressure",
+     "Jul 1 09:01:05", None, "Thermal pressure"),
     ("2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:2181:Election@774] - "
      "Notification time out: 3200", "2015-07-29 17:41:44,747", "INFO",
      "Notification time out: 3200"),

@@ -39,6 +39,7 @@ _DATE = re.compile(
 )
 _STRIP = "[](),|"
 _MAX_FIELDS = 24  # a header is never longer; the scan stops there
+_MAX_BRACKETED = 8  # fields of one bracketed group at most
 _COMPONENT_REACH = 3  # fields between the header and its "component:" at most
 
 
@@ -64,6 +65,8 @@ def _kind(field: str) -> str:  # noqa: PLR0911 - one return per kind
     core = field.strip(_STRIP)  # the field's shape: every digit is 0
     if not core or field in ("-", "|", "--"):
         return "s"
+    if " " in core:  # a bracketed group: [Sun Dec 04 04:47:44 2005], [IPC Server handler 1]
+        return "t" if _TIME.search(core) else "h" if "0" in core else "w"
     if field.endswith(":") and len(field) > 1 and _TIME.fullmatch(core[:-1]) is None:
         return "c"
     if core[0].isdigit():
@@ -161,6 +164,27 @@ def _after(line: str, fields: int, found: int) -> str:
     return line.split(None, fields)[fields].strip() if fields < found else ""
 
 
+def _bracketed(fields: list[str]) -> tuple[list[str], list[int]]:
+    """``fields`` with a bracketed group that holds blanks (``[IPC Server handler 1 on 80]``,
+    a thread name) joined into one field, and the count of fields each one is."""
+    joined: list[str] = []
+    widths: list[int] = []
+    i = 0
+    while i < len(fields):
+        width = 1
+        if fields[i].startswith("[") and "]" not in fields[i]:
+            last = next(
+                (j for j in range(i + 1, min(i + _MAX_BRACKETED, len(fields))) if "]" in fields[j]),
+                None,
+            )
+            if last is not None:
+                width = last - i + 1
+        joined.append(" ".join(fields[i : i + width]))
+        widths.append(width)
+        i += width
+    return joined, widths
+
+
 def _scan(line: str) -> Header:
     if "|" in line[:64]:
         line = line.replace("|", " | ")
@@ -168,6 +192,9 @@ def _scan(line: str) -> Header:
     fields = parts[:_MAX_FIELDS]
     if not fields:
         return Header(None, None, "")
+    widths = None  # how many blank-separated fields each field is ([IPC Server handler 1])
+    if "[" in line:
+        fields, widths = _bracketed(fields)
     kinds = _kinds(fields[:6])
     if not _starts_with_time(fields, kinds):
         return Header(None, None, line.strip())
@@ -193,6 +220,6 @@ def _scan(line: str) -> Header:
         end, last = _component(kinds, end, n)
         if last:
             n = end  # nothing after "component:" is header
-    message = _after(line, end, len(parts))
+    message = _after(line, sum(widths[:end]) if widths else end, len(parts))
     stamp = " ".join(fields[times[0] : times[-1] + 1]).strip(_STRIP) if times else None
     return Header(stamp, level, message)
