@@ -138,3 +138,10 @@ def test_a_given_time_wins_over_the_header() -> None:
     at = datetime(2030, 1, 1, tzinfo=UTC)
     miner.add("2024-05-01T10:00:00Z INFO s: hello", at=at)
     assert miner.patterns()[0].first_seen == at
+
+
+def test_all_variable_and_empty_messages_keep_one_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_miner_module, "_CACHE_SIZE", 1)  # no help from the cache
+    miner = _miner()
+    assert len(set(miner.add_all(["12345", "67890", "1", "12345"]))) == 1
+    assert len(set(miner.add_all(["", "   ", ""]))) == 1

@@ -151,6 +151,9 @@ class PatternMiner:
         best_sim = self.settings.similarity
         size = len(tokens) or 1
         for candidate in group:
+            if candidate.tokens == tokens:  # all-variable and empty messages too
+                best = candidate
+                break
             same = 0
             for mine, theirs in zip(candidate.tokens, tokens, strict=True):
                 if mine == theirs and mine != WILDCARD:
