@@ -21,10 +21,14 @@ import argparse
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from opslib.adapters import Database
@@ -38,17 +42,23 @@ TARGET = 2_000
 WINDOW = 10.0
 
 
-def _hammer(  # noqa: PLR0917 - Pool.starmap passes arguments by position
-    dsn: str, domain: str, seconds: float, start_at: float, max_batch: int, stamps: bool
-) -> tuple[int, int, list[float]]:
-    """(permits, reservation statements, admission times if ``stamps``) of one process."""
+def _hammer(  # noqa: PLR0917 - Process passes arguments by position
+    dsn: str,
+    domain: str,
+    seconds: float,
+    ready: Barrier,
+    max_batch: int,
+    stamps: bool,
+    results: Queue[tuple[int, int, list[float]]],
+) -> None:
+    """Put (permits, reservation statements, admission times if ``stamps``) of one process."""
     admitted: list[float] = []
     count = 0
     with Database(dsn) as db:
         limiter = RateLimiter(db, RateLimitSettings(max_batch=max_batch))
         limiter.limit(domain)  # connected before the clock starts
-        time.sleep(max(0.0, start_at - time.time()))
-        until = start_at + seconds
+        ready.wait(120)  # every process started and connected: all start together
+        until = time.time() + seconds
         acquire, clock = limiter.acquire, time.time
         while (now := clock()) < until:
             try:
@@ -58,17 +68,25 @@ def _hammer(  # noqa: PLR0917 - Pool.starmap passes arguments by position
             count += 1
             if stamps:
                 admitted.append(clock())
-        return count, limiter.reservations, admitted
+    results.put((count, limiter.reservations, admitted))
 
 
 def _run(
     dsn: str, domain: str, seconds: float, max_batch: int, *, stamps: bool
 ) -> tuple[list[tuple[int, int, list[float]]], float]:
-    start_at = time.time() + 3.0  # every process started and connected before the clock
     ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(PROCESSES) as pool:
-        args = [(dsn, domain, seconds, start_at, max_batch, stamps)] * PROCESSES
-        return pool.starmap(_hammer, args), seconds
+    ready = ctx.Barrier(PROCESSES)
+    results: Queue[tuple[int, int, list[float]]] = ctx.Queue()
+    procs = [
+        ctx.Process(target=_hammer, args=(dsn, domain, seconds, ready, max_batch, stamps, results))
+        for _ in range(PROCESSES)
+    ]
+    for proc in procs:
+        proc.start()
+    runs = [results.get(timeout=seconds + 180) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    return runs, seconds
 
 
 def max_in_window(times: Sequence[float], seconds: float) -> int:
@@ -136,6 +154,7 @@ def main() -> int:
     parser.add_argument("--ceiling-seconds", type=float, default=5.0, help="ceiling run, each")
     args, _other = parser.parse_known_args()  # nox passes the same arguments to every bench
     began = time.perf_counter()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # the cluster is still removed
     base = Path(tempfile.mkdtemp(prefix="opslib-bench-ratelimit-"))
     base.chmod(0o755)  # the cluster runs as an unprivileged user that must reach it
     with socket.socket() as sock:

@@ -78,7 +78,9 @@ UPDATE opslib.rate_limits r SET tat = CASE WHEN plan.n > 0
 FROM plan WHERE r.domain = plan.domain
 RETURNING plan.n AS granted, plan.tat1, plan.t, plan.now, plan.rate, plan.burst,
           plan.concurrency,
-          greatest(plan.tat + plan.t - plan.burst * plan.t - plan.now, 0) AS wait
+          greatest(plan.tat + plan.t - plan.burst * plan.t - plan.now, 0) AS wait,
+          greatest(plan.tat + least(%(want)s, plan.burst) * plan.t - plan.burst * plan.t
+                   - plan.now, 0) AS wait_batch
 """
 _CREATE: LiteralString = (
     "INSERT INTO opslib.rate_limits (domain) VALUES (%(domain)s) ON CONFLICT (domain) DO NOTHING"
@@ -288,14 +290,15 @@ class RateLimiter:
             now = self._clock()
             wait = bucket.not_before - now
             if wait <= 0:
-                wait = self._refill(bucket)
+                wait = self._refill(bucket)  # until a batch is due (the next one: not_before)
                 if wait <= 0:
                     continue
-            if now + wait > deadline:
+            due = bucket.not_before - now
+            if now + due > deadline:
                 raise RateLimitTimeout(
-                    bucket.domain, f"the next permit is due in {wait:.2f} s", retry_in=wait
+                    bucket.domain, f"the next permit is due in {due:.2f} s", retry_in=due
                 )
-            self._sleep(wait)
+            self._sleep(min(wait, deadline - now))
 
     def try_acquire(self, domain: str) -> Permit | None:
         """A permit for ``domain`` if one can be had now (at most one database statement for
@@ -356,7 +359,8 @@ class RateLimiter:
         return bucket
 
     def _refill(self, bucket: _Bucket) -> float:
-        """Reserve a batch; 0 when permits are in hand, else seconds until one may be."""
+        """Reserve a batch; 0 when permits are in hand, else seconds until a batch may be (a
+        busy process waits for a batch, not for each permit; ``not_before``: the next one)."""
         settings = self.settings
         with self._db_lock:
             if bucket.permits and bucket.permits[-1] > self._clock():
@@ -389,7 +393,7 @@ class RateLimiter:
                 return 0.0
             wait = max(float(row["wait"]), _MIN_WAIT)
             bucket.not_before = self._clock() + wait
-            return wait
+            return max(float(row["wait_batch"]), wait)
 
     def _try_lease(self, bucket: _Bucket) -> str | None:
         lease = uuid.uuid4().hex
