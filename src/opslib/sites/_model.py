@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from opslib.results import Severity, worst
@@ -136,7 +136,6 @@ class SiteReport:
     proxies: tuple[str, ...] = ()
     failing_proxies: tuple[str, ...] = ()
     elapsed_s: float = 0.0
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def severity(self) -> Severity:
