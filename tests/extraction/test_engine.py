@@ -170,3 +170,9 @@ def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(_engine, "_MISSING", ImportError("no", name="price_parser"))
     with pytest.raises(ConfigError, match=r"pip install 'opslib\[extraction\]'"):
         extract("<html></html>")
+
+
+def test_an_ambiguous_symbol_takes_the_currency_the_structured_data_names() -> None:
+    head = '<meta property="product:price:currency" content="AUD">'
+    got = extract(page('<span class="price">$49.00</span>', head=head))
+    assert (got.price, got.currency) == (Decimal("49.00"), "AUD")

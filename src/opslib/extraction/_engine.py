@@ -25,6 +25,7 @@ __all__ = ["extract"]
 
 # "$" and "kr" name several currencies; a shop's country domain tells which one it means.
 _TLD_DOLLAR = {".ca": "CAD", ".au": "AUD", ".nz": "NZD", ".mx": "MXN", ".sg": "SGD", ".hk": "HKD"}
+_AMBIGUOUS = frozenset({"USD", "SEK", "JPY"})  # what "$", "kr" and "¥" were read as
 _TLD_KRONA = {".no": "NOK", ".dk": "DKK", ".se": "SEK", ".is": "ISK"}
 
 
@@ -111,6 +112,8 @@ def extract(
         (c.currency for c in page.candidates if c.value == decision.value and c.currency),
         page.facts.currency,
     )
+    if page.facts.currency and currency in _AMBIGUOUS:
+        currency = page.facts.currency  # "$" or "kr" on the page, the ISO code in its data
     method: Method = "model" if winner.source == "text" else "structured"
     return Extraction(
         decision.value, _local_currency(currency, domain), decision.confidence, method, note
