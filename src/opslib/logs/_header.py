@@ -40,6 +40,7 @@ _DATE = re.compile(
 _STRIP = "[](),|"
 _MAX_FIELDS = 24  # a header is never longer; the scan stops there
 _MAX_BRACKETED = 8  # fields of one bracketed group at most
+_OPEN_GROUP = re.compile(r"(?:^|\s)\[[^\]\s]*\s")  # "[IPC Server", a group with a blank
 _COMPONENT_REACH = 3  # fields between the header and its "component:" at most
 
 
@@ -121,13 +122,16 @@ def _kinds(fields: list[str]) -> list[str]:
     """The kind of each field, memoized on its shape (digits as ``0``: the kind depends on the
     shape only, so times and pids hit the memo too)."""
     kinds = []
+    memo = _KIND_MEMO
     for field in fields:
-        shape = field.translate(_ZEROS)
-        kind = _KIND_MEMO.get(shape)
+        kind = memo.get(field)  # a field without digits is its own shape
         if kind is None:
-            if len(_KIND_MEMO) >= _MEMO_SIZE:
-                _KIND_MEMO.clear()
-            kind = _KIND_MEMO[shape] = _kind(shape)
+            shape = field.translate(_ZEROS)
+            kind = memo.get(shape)
+            if kind is None:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                kind = memo[shape] = _kind(shape)
         kinds.append(kind)
     return kinds
 
@@ -193,7 +197,7 @@ def _scan(line: str) -> Header:
     if not fields:
         return Header(None, None, "")
     widths = None  # how many blank-separated fields each field is ([IPC Server handler 1])
-    if "[" in line:
+    if _OPEN_GROUP.search(line, 0, 240):
         fields, widths = _bracketed(fields)
     kinds = _kinds(fields[:6])
     if not _starts_with_time(fields, kinds):
