@@ -17,7 +17,6 @@ statement (no ``;``), so nothing is executed or changed.
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any, LiteralString
 
@@ -50,6 +49,7 @@ UNION ALL
  WHERE calls >= %(min_calls)s AND query ~* '^\\s*(select|with|insert|update|delete)\\M'
  ORDER BY mean_exec_time DESC LIMIT %(limit)s)
 """
+_PREPARED = "opslib_explain"
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _FIRST_WORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z]+)", re.S)
 _GENERIC_KINDS = frozenset({"select", "with", "insert", "update", "delete"})
@@ -206,7 +206,10 @@ def explain_statement(db: Database, statement: Statement, server_version: int) -
 
 def _explain_prepared(db: Database, body: sql.SQL, text: str) -> list[dict[str, Any]]:
     count = max((int(n) for n in _PLACEHOLDER.findall(text)), default=0)
-    plain = f"opslib_explain_{uuid.uuid4().hex[:12]}"
+    # One fixed name (a prepared statement belongs to this session, and is deallocated below):
+    # pg_stat_statements records `EXPLAIN EXECUTE name`, and a new name per call would add an
+    # entry per call to the very statistics being read, pushing real statements out.
+    plain = _PREPARED
     name = sql.Identifier(plain)
     execute = sql.SQL("EXPLAIN EXECUTE {}").format(name)
     if count:
@@ -222,7 +225,7 @@ def _explain_prepared(db: Database, body: sql.SQL, text: str) -> list[dict[str, 
             ],
         )
     finally:
-        # PREPARE outlives its transaction; the name is ours alone, so this drops only ours.
+        # PREPARE outlives its transaction: drop it, so the next plan can use the name.
         row = db.fetch_one(
             "SELECT count(*) AS n FROM pg_prepared_statements WHERE name = %s", (plain,)
         )
