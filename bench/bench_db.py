@@ -12,7 +12,8 @@ Measured, alternating, ``--rounds`` times each (medians and ranges):
 
 1. the commands as an operator runs them (``opslib --json db activity`` / ``slow-queries``,
    a new process each: interpreter start, imports, connect, queries, output). Target: < 1 s.
-   Beside it ``opslib --version``: the interpreter and the command line's imports alone.
+   Beside it ``opslib --version``: the interpreter and the command line's imports alone, and
+   the CPU seconds of each (less sensitive than wall time to a machine busy with other work).
 2. the library call on an open connection (``read_activity`` and the three checks;
    ``slow_query_report`` with its 3 plans and the index advice), against exactly the SQL it
    sends (recorded, then replayed with the values inlined) run by ``psql -f`` (a new process:
@@ -28,6 +29,7 @@ import functools
 import itertools
 import json
 import os
+import resource
 import shutil
 import socket
 import statistics
@@ -203,17 +205,21 @@ def _slow(db: Database, settings: Settings) -> None:
     slow_query_report(db, settings, limit=10, explain=3)
 
 
-def _command(config: Path, *argv: str) -> Callable[[], object]:
-    """``opslib --json db ARGV`` in a new process (``--version`` alone: the start)."""
+def _command(config: Path, *argv: str, cpu: list[float]) -> Callable[[], object]:
+    """``opslib --json db ARGV`` in a new process (``--version`` alone: the start); each run's
+    CPU seconds (user + system of the child) go to ``cpu``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLIB_")}
     env["OPSLIB_CONFIG"] = str(config)
     full = ["--version"] if argv == ("--version",) else ["--json", "db", *argv]
 
     def run() -> object:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [sys.executable, "-m", "opslib.cli", *full],
             env=env, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode not in (0, 1, 2):
             raise RuntimeError(done.stderr)
         return done.stdout
@@ -266,8 +272,10 @@ def bench(cluster: PostgresCluster, config: Path, work: Path, rounds: int) -> No
                 library = _median(functools.partial(call, db, settings), rounds)
             psql = _median(_psql(cluster, script), rounds)
             replay = _median(_replay(raw, sent), rounds)
-            command = _median(_command(config, *argv), rounds)
-            start = _median(_command(config, "--version"), rounds)
+            command_cpu: list[float] = []
+            start_cpu: list[float] = []
+            command = _median(_command(config, *argv, cpu=command_cpu), rounds)
+            start = _median(_command(config, "--version", cpu=start_cpu), rounds)
             recorder.close()
             ratio = library[0] / psql[0]
             print(f"opslib db {name} ({len(sent)} statements):")
@@ -281,6 +289,11 @@ def bench(cluster: PostgresCluster, config: Path, work: Path, rounds: int) -> No
                 print(
                     f"   {label:<22}: {med * 1000:8.1f} ms ({low * 1000:.1f} - {high * 1000:.1f})"
                 )
+            print(
+                f"   CPU of the command: {statistics.median(command_cpu):.2f} s, of which the"
+                f" start {statistics.median(start_cpu):.2f} s (wall time above includes waiting"
+                " for a loaded machine's cores)"
+            )
             met = "met" if command[2] < TARGET_SECONDS and ratio <= TARGET_RATIO else "NOT met"
             print(
                 f"   library / psql: {ratio:.2f}x (target <= {TARGET_RATIO}x); command worst"
