@@ -330,6 +330,13 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
         nav.append(
             f'<a href="/sale">{"Up to" if lang == "en" else ""} {fmt(Decimal(rng.choice([50, 100, 500])))} Off</a>'
         )
+    if rng.random() < 0.3:  # a mega menu shopping by price
+        nav += [
+            f'<li><a href="/c/under-{n}">{escape(rng.choice(_NOUNS))}s under {fmt(Decimal(n))}</a></li>'
+            for n in rng.sample(
+                [10, 15, 20, 25, 30, 50, 75, 100, 150, 200, 250, 500], rng.randint(2, 12)
+            )
+        ]
     cart_total = (
         f'<span class="{names("cart-total")}">{fmt(Decimal("0.00"))}</span>'
         if rng.random() < 0.4
@@ -356,6 +363,15 @@ def synthetic_page(rng: random.Random) -> SyntheticPage:  # noqa: PLR0912, PLR09
     name_md = ' itemprop="name"' if micro else ""
     h1 = f'<h1 class="{names("title")}"{name_md}>{escape(title)}</h1>'
     main.append(h1)
+    if rng.random() < 0.35:  # a gallery, feature bullets, a size chart between title and price
+        n = rng.choice([10, 40, 150, 400])
+        main.append(
+            f'<div class="{names("details")}"><ul>'
+            + "".join(
+                f"<li><span>{escape(rng.choice(_ADJ))} detail {i}</span></li>" for i in range(n)
+            )
+            + "</ul></div>"
+        )
     if rng.random() < 0.6:
         main.append(
             f'<div class="{names("rating")}">{rng.randint(30, 50) / 10} out of 5 stars ({rng.randint(3, 5000):,} {words["reviews"]})</div>'
