@@ -10,9 +10,11 @@ On each dev log (``shared/dev-data/logs``: Loghub's Apache, HDFS, Linux and Open
   which is what ``opslib logs patterns --file LOG --assignments IDS`` mines;
 - ``content``: only the message, the structured ``Content`` column.
 
-For each miner, fresh for each run: lines per second (the best of ``--rounds`` runs; the two
-miners alternate, so load on the machine hits both alike) and grouping accuracy (a line is right
-when the lines grouped with it are exactly the lines of its true template). drain3 runs with
+For each miner, fresh for each run: lines per second of wall time and per CPU second of the
+process (the best of ``--rounds`` runs; the two miners alternate, so load on the machine hits
+both alike; on a shared, loaded machine the CPU figure is the steady one, and the targets are
+judged on it) and grouping accuracy (a line is right when the lines grouped with it are exactly
+the lines of its true template). drain3 runs with
 its default configuration and the masking of its example configuration (IDs, IPs, hex,
 sequences, numbers). Targets: throughput >= 1.0x drain3 (aim 2x) on the same input, with
 accuracy no worse.
@@ -100,10 +102,12 @@ def drain3_miner() -> Miner:
     return mine
 
 
-def _timed(mine: Miner, lines: Sequence[str]) -> tuple[float, list[Hashable]]:
-    began = time.perf_counter()
+def _timed(mine: Miner, lines: Sequence[str]) -> tuple[float, float, list[Hashable]]:
+    """Lines per wall second, lines per CPU second, and the pattern of each line."""
+    began, cpu = time.perf_counter(), time.process_time()
     ids = mine(lines)
-    return len(lines) / (time.perf_counter() - began), ids
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    return len(lines) / wall, len(lines) / max(cpu, 1e-9), ids
 
 
 def main() -> None:
@@ -116,7 +120,7 @@ def main() -> None:
     print(f"best of {args.rounds} runs each, 2,000 lines per log, a fresh miner per run")
     print(
         f"{'log':8} {'form':8} {'opslib lines/s':>15} {'drain3 lines/s':>15} {'ratio':>6}"
-        f" {'opslib GA':>10} {'drain3 GA':>10}"
+        f" {'per CPU s':>10} {'opslib GA':>10} {'drain3 GA':>10}"
     )
     ratios: dict[str, list[float]] = {"raw": [], "content": []}
     worse: list[str] = []
@@ -124,25 +128,28 @@ def main() -> None:
         raw, content, truth = _load(folder, name)
         for form, lines in (("raw", raw), ("content", content)):
             speed: dict[str, float] = {}
+            cpu_speed: dict[str, float] = {}
             accuracy: dict[str, float] = {}
             for _ in range(args.rounds):
                 for label, mine in miners.items():  # alternate, so load hits both alike
-                    rate, ids = _timed(mine, lines)
+                    rate, cpu_rate, ids = _timed(mine, lines)
                     speed[label] = max(speed.get(label, 0.0), rate)
+                    cpu_speed[label] = max(cpu_speed.get(label, 0.0), cpu_rate)
                     accuracy[label] = grouping_accuracy(truth, ids)
-            ratio = speed["opslib"] / speed["drain3"]
+            ratio = cpu_speed["opslib"] / cpu_speed["drain3"]
             ratios[form].append(ratio)
             if accuracy["opslib"] < accuracy["drain3"]:
                 worse.append(f"{name} {form}")
             print(
                 f"{name:8} {form:8} {speed['opslib']:>15,.0f} {speed['drain3']:>15,.0f}"
-                f" {ratio:>5.2f}x {accuracy['opslib']:>10.3f} {accuracy['drain3']:>10.3f}"
+                f" {speed['opslib'] / speed['drain3']:>5.2f}x {ratio:>9.2f}x"
+                f" {accuracy['opslib']:>10.3f} {accuracy['drain3']:>10.3f}"
             )
     for form, values in ratios.items():
         met = "met" if min(values) >= TARGET else "NOT met"
         print(
-            f"throughput ratio ({form}): {min(values):.2f}x - {max(values):.2f}x, median"
-            f" {statistics.median(values):.2f}x; target >= {TARGET:.1f}x: {met}"
+            f"throughput ratio per CPU second ({form}): {min(values):.2f}x - {max(values):.2f}x,"
+            f" median {statistics.median(values):.2f}x; target >= {TARGET:.1f}x: {met}"
         )
     print(
         "accuracy no worse than drain3: "

@@ -38,6 +38,7 @@ _DATE = re.compile(
     r"|\d{6}|\d{8}(?:-\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)?)?"
 )
 _STRIP = "[](),|"
+_TIME_HINT = re.compile(r"\d:\d\d|\d[\d./-]{5}")  # what _starts_with_time needs (or more)
 _MAX_FIELDS = 24  # a header is never longer; the scan stops there
 _MAX_BRACKETED = 8  # fields of one bracketed group at most
 _OPEN_GROUP = re.compile(r"(?:^|\s)\[[^\]\s]*\s")  # "[IPC Server", a group with a blank
@@ -190,6 +191,8 @@ def _bracketed(fields: list[str]) -> tuple[list[str], list[int]]:
 
 
 def _scan(line: str) -> Header:
+    if _TIME_HINT.search(line, 0, 120) is None:  # no time in reach: no header, no scan
+        return Header(None, None, line.strip())
     if "|" in line[:64]:
         line = line.replace("|", " | ")
     parts = line.split(None, _MAX_FIELDS)
