@@ -95,9 +95,11 @@ def test_the_same_price_in_several_places_is_one_answer() -> None:
         '<html><head><script type="application/ld+json">{not json</script></head><body></body>',
         '<html><head><script type="application/ld+json">[[[[1]]], null, "x"]</script></head>',
         '<html><head><meta charset="no-such-charset"></head><body>€ 3,00</body></html>',
+        '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script>",
+        '<script type="application/ld+json">' + '{"a":' * 900 + "{}" + "}" * 900 + "</script>",
     ],
     ids=["symbol-only", "huge-and-nan", "negative", "deep", "xml-declaration", "bad-json-ld",
-         "odd-json-ld", "unknown-charset"],
+         "odd-json-ld", "unknown-charset", "json-ld-too-deep", "json-ld-deep"],
 )  # fmt: skip
 def test_garbage_does_not_crash(html: str) -> None:
     got = extract(html)

@@ -32,7 +32,8 @@ def test_parse_price(text: str, amount: str, currency: str | None) -> None:
 @pytest.mark.parametrize(
     ("value", "amount"),
     [("1299.00", "1299.00"), (1299, "1299"), (12.5, "12.5"), ("48,00", "48.00"), ({}, None),
-     (None, None), (True, None), ("", None), ("-3", None), ("nan", None), ("inf", None)],
+     (None, None), (True, None), ("", None), ("-3", None), ("nan", None), ("inf", None),
+     ("9e999999999999999999", None), (10**12, None), ("0", "0")],
 )  # fmt: skip
 def test_parse_amount(value: object, amount: str | None) -> None:
     assert parse_amount(value) == (Decimal(amount) if amount else None)

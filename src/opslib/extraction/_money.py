@@ -8,6 +8,8 @@ from price_parser import Price
 
 __all__ = ["currency_code", "parse_amount", "parse_price"]
 
+_MAX_AMOUNT = Decimal(10) ** 9
+
 # What price-parser returns as the currency, upper-cased, mapped to ISO 4217. "$" and "kr" are
 # ambiguous; they are read as the most common currency that writes them.
 _SYMBOLS = {
@@ -70,7 +72,7 @@ def parse_price(
 ) -> tuple[Decimal, str | None] | None:
     """``(amount, ISO currency or None)`` of a price as a shopper reads it, or ``None``."""
     price = Price.fromstring(text[:200], decimal_separator=decimal_separator)
-    if price.amount is None or price.amount < 0:
+    if price.amount is None or not _plausible(price.amount):
         return None
     return price.amount, currency_code(price.currency)
 
@@ -84,7 +86,7 @@ def parse_amount(value: object) -> Decimal | None:
             amount = Decimal(str(value))
         except InvalidOperation:
             return None
-        return amount if amount.is_finite() and amount >= 0 else None
+        return amount if _plausible(amount) else None
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -93,4 +95,9 @@ def parse_amount(value: object) -> Decimal | None:
     except InvalidOperation:
         parsed = parse_price(text)
         return parsed[0] if parsed else None
-    return amount if amount.is_finite() and amount >= 0 else None
+    return amount if _plausible(amount) else None
+
+
+def _plausible(amount: Decimal) -> bool:
+    """A finite amount from 0 up to a billion: larger ones are ids, timestamps, garbage."""
+    return amount.is_finite() and 0 <= amount < _MAX_AMOUNT

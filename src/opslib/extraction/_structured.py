@@ -146,6 +146,7 @@ _NOISE_WORDS = frozenset(
 _WORD = re.compile(r"[a-z]+")
 _MAX_SCRIPT_CHARS = 2_000_000
 _MAX_SCRIPT_HITS = 300
+_MAX_DEPTH = 24
 
 
 _ITEMS = etree.XPath("//*[@itemprop or @property]")
@@ -163,16 +164,18 @@ def _types(node: dict[str, Any]) -> str:
 
 
 def _walk(
-    node: Any, path: tuple[str, ...] = ()
+    node: Any, path: tuple[str, ...] = (), depth: int = 0
 ) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
+    if depth > _MAX_DEPTH:
+        return  # nodes deeper than this are not offers of the page's product
     if isinstance(node, dict):
         yield node, path
         for key, value in node.items():
             if isinstance(value, dict | list):
-                yield from _walk(value, (*path, str(key).lower()))
+                yield from _walk(value, (*path, str(key).lower()), depth + 1)
     elif isinstance(node, list):
         for item in node[:200]:
-            yield from _walk(item, path)
+            yield from _walk(item, path, depth + 1)
 
 
 def _json_ld(doc: etree._Element) -> Iterator[Any]:
@@ -183,7 +186,7 @@ def _json_ld(doc: etree._Element) -> Iterator[Any]:
         text = re.sub(r"^\s*(<!--|<!\[CDATA\[)|(-->|\]\]>)\s*$", "", text)
         try:
             yield json.loads(text, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
             continue
 
 
