@@ -29,6 +29,9 @@ CASES = [  # (line, time, level, message)
      "RAS KERNEL INFO instruction cache parity error corrected"),
     ("Jul  1 09:01:05 calvisitor-10-105-160-95 com.apple.CDScheduler[43]: Thermal pressure",
      "Jul 1 09:01:05", None, "Thermal pressure"),
+    ("nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:04.500 2931 INFO nova.compute."
+     "manager [req-3ea4052c-895d - - - - -] [instance: b9000564-fe1a] VM Started",
+     "2017-05-16 00:00:04.500 2931", "INFO", "[instance: b9000564-fe1a] VM Started"),
     ("2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:2181:Election@774] - "
      "Notification time out: 3200", "2015-07-29 17:41:44,747", "INFO",
      "Notification time out: 3200"),

@@ -148,14 +148,16 @@ def _starts_with_time(fields: list[str], kinds: list[str]) -> bool:
     return False
 
 
-def _component(kinds: list[str], end: int, n: int) -> tuple[int, bool]:
+def _component(fields: list[str], kinds: list[str], end: int, n: int) -> tuple[int, bool]:
     """Where the header ends if a component follows at ``end`` within reach: after
-    ``name:`` (the last header field), or after ``name -`` / ``name |`` (more may follow)."""
+    ``name:`` (the last header field), or after ``name -``, ``name |`` or ``name [group]``
+    (more header may follow)."""
     for reach in range(min(_COMPONENT_REACH, n - end)):
         kind = kinds[end + reach]
         if kind == "c":
             return end + reach + 1, True
-        if kind == "s" and reach > 0:
+        field = fields[end + reach]
+        if reach > 0 and (kind == "s" or (field[0] == "[" and field[-1] == "]")):
             return end + reach + 1, False
         if kind in "tdl":
             break
@@ -224,7 +226,7 @@ def _scan(line: str) -> Header:
         if looked:
             break
         looked = True
-        end, last = _component(kinds, end, n)
+        end, last = _component(fields, kinds, end, n)
         if last:
             n = end  # nothing after "component:" is header
     message = _after(line, sum(widths[:end]) if widths else end, len(parts))
