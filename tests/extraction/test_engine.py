@@ -176,3 +176,12 @@ def test_an_ambiguous_symbol_takes_the_currency_the_structured_data_names() -> N
     head = '<meta property="product:price:currency" content="AUD">'
     got = extract(page('<span class="price">$49.00</span>', head=head))
     assert (got.price, got.currency) == (Decimal("49.00"), "AUD")
+
+
+def test_rdfa_only() -> None:
+    product = (
+        '<div vocab="https://schema.org/" typeof="Product"><div property="offers" typeof="Offer">'
+        '<span property="price" content="1299.00">1.299,00</span>'
+        '<meta property="priceCurrency" content="EUR"></div></div>'
+    )
+    _check(extract(page(product)), "1299.00", "EUR")
