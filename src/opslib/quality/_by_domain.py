@@ -123,16 +123,23 @@ GROUP BY 1
 ORDER BY 1
 """)
 
-# The same window on each of the last N days: one index range scan per day.
+# The same window on each of the last N days, one index range scan per day. The days are
+# spelled out (UNION ALL), not joined from generate_series: with constant bounds the planner
+# estimates each range from the index (a few thousand rows) instead of a guessed share of the
+# table, which on a large table made it pay ~0.7 s of JIT compilation for a 30 ms query.
 _BASELINE_SQL = sql.SQL("""
-SELECT mu.{domain} AS domain, d.day, count(*) AS total, {priced} AS priced,
-       avg({confidence})::float8 AS confidence
-FROM generate_series(1, %(days)s) AS d(day)
-JOIN {price_history} ph
-  ON ph.{checked_at} > now() - make_interval(days => d.day, mins => %(minutes)s)
- AND ph.{checked_at} <= now() - make_interval(days => d.day)
-JOIN {monitored_urls} mu ON mu.{id} = ph.{url_id}
+SELECT mu.{domain} AS domain, w.day, count(*) AS total, {priced} AS priced,
+       avg(w.confidence)::float8 AS confidence
+FROM ({days}) AS w
+JOIN {monitored_urls} mu ON mu.{id} = w.url_id
 GROUP BY 1, 2
+""")
+
+_BASELINE_DAY_SQL = sql.SQL("""
+SELECT {day} AS day, ph.{url_id} AS url_id, {price} AS price, {confidence} AS confidence
+FROM {price_history} ph
+WHERE ph.{checked_at} > now() - make_interval(days => {day}, mins => %(minutes)s)
+  AND ph.{checked_at} <= now() - make_interval(days => {day})
 """)
 
 _DRIFT_CAP = 99.9  # sigmas shown for a change from a figure that never moved
@@ -315,12 +322,16 @@ def domain_baselines(
     schema = _schema(db, schema)
     names = _names(schema)
     has_price = schema.has("price_history", "price")
+    each_day = sql.SQL(" UNION ALL ").join(
+        _BASELINE_DAY_SQL.format(day=sql.Literal(day), **names) for day in range(1, days + 1)
+    )
     query = _BASELINE_SQL.format(
-        priced=sql.SQL("count({})").format(names["price"]) if has_price else sql.SQL("NULL"),
+        days=each_day,
+        priced=sql.SQL("count(w.price)") if has_price else sql.SQL("NULL"),
         **names,
     )
     per_domain: dict[str, list[dict[str, Any]]] = {}
-    for r in db.fetch_all(query, {"minutes": minutes, "days": days}):
+    for r in db.fetch_all(query, {"minutes": minutes}):
         if int(r["total"]) >= min_rows:
             per_domain.setdefault(str(r["domain"]), []).append(r)
     baselines = {}
