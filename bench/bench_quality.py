@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -83,14 +84,17 @@ def _fill(db: Database, rows: int) -> float:
     return time.perf_counter() - began
 
 
-def _time(db: Database, settings: Settings, rounds: int) -> list[float]:
-    domain_quality(db, settings, WINDOW_MINUTES)  # warm: catalog, buffers
-    times = []
+def _time(dbs: dict[int, Database], settings: Settings, rounds: int) -> dict[int, list[float]]:
+    """Each round times every table once, in turn, so both see the same load."""
+    times: dict[int, list[float]] = {rows: [] for rows in dbs}
+    for db in dbs.values():
+        domain_quality(db, settings, WINDOW_MINUTES)  # warm: catalog, buffers
     for _ in range(rounds):
-        began = time.perf_counter()
-        found = domain_quality(db, settings, WINDOW_MINUTES)
-        times.append(time.perf_counter() - began)
-        assert len(found) == DOMAINS, len(found)
+        for rows, db in dbs.items():
+            began = time.perf_counter()
+            found = domain_quality(db, settings, WINDOW_MINUTES)
+            times[rows].append(time.perf_counter() - began)
+            assert len(found) == DOMAINS, len(found)
     return times
 
 
@@ -102,27 +106,28 @@ def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _summary(plan: dict[str, Any]) -> list[str]:
+    """Execution time, buffers, and every table or index scan (the same scan summed)."""
     top = plan["Plan"]
-    scans = []
+    scans: dict[str, tuple[int, int]] = {}
     for node in _nodes(top):
         kind = node["Node Type"]
         if "Scan" not in kind or kind in ("CTE Scan", "Function Scan", "Subquery Scan"):
             continue
-        where = node.get("Relation Name", "")
         index = f" using {node['Index Name']}" if "Index Name" in node else ""
+        what = f"{kind}{index} on {node.get('Relation Name', '')}"
         loops = node.get("Actual Loops", 1)
-        rows = node.get("Actual Rows", 0) * loops
-        scans.append(f"{kind}{index} on {where}: {rows:,} rows in {loops:,} loop(s)")
+        rows, scans_of = scans.get(what, (0, 0))
+        scans[what] = (rows + node.get("Actual Rows", 0) * loops, scans_of + loops)
     hit, read = top.get("Shared Hit Blocks", 0), top.get("Shared Read Blocks", 0)
     return [
         f"{plan['Execution Time']:.1f} ms, buffers hit {hit:,} read {read:,}",
-        *scans,
+        *(f"{what}: {rows:,} rows in {loops:,} scan(s)" for what, (rows, loops) in scans.items()),
     ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="timed runs per table")
+    parser.add_argument("--rounds", type=int, default=9, help="timed runs per table")
     parser.add_argument("--small", type=int, default=1_000_000, help="rows of the small table")
     parser.add_argument("--large", type=int, default=10_000_000, help="rows of the large table")
     args, _other = parser.parse_known_args()  # nox passes the same arguments to every bench
@@ -135,6 +140,7 @@ def main() -> int:
     cluster = PostgresCluster(base / "cluster", port)
     settings = Settings()
     results: dict[int, list[float]] = {}
+    load = 0.0
     plans: list[dict[str, Any]] = []
     try:
         cluster.init()
@@ -148,8 +154,12 @@ def main() -> int:
                     took = _fill(db, rows)
                     days = rows / ROWS_PER_HOUR / 24
                     print(f"filled {rows:,} rows ({days:.0f} days) in {took:.0f} s")
-                with admin.open(name) as db:
-                    results[rows] = _time(db, settings, args.rounds)
+            load = os.getloadavg()[0]
+            with (
+                admin.open(f"quality_{args.small}") as small_db,
+                admin.open(f"quality_{args.large}") as large_db,
+            ):
+                results = _time({args.small: small_db, args.large: large_db}, settings, args.rounds)
             with _Explaining(
                 cluster.dsn.replace(f"dbname={cluster.database}", f"dbname=quality_{args.large}")
             ) as db:
@@ -161,7 +171,7 @@ def main() -> int:
     small, large = (statistics.median(results[n]) for n in (args.small, args.large))
     print(
         f"per-domain quality ({DOMAINS} domains, {URLS:,} URLs, last {WINDOW_MINUTES} min and the"
-        f" same window on 7 days; median of {args.rounds}):"
+        f" same window on 7 days; median of {args.rounds}, alternating; load average {load:.1f}):"
     )
     for rows in (args.small, args.large):
         times = results[rows]
