@@ -9,7 +9,8 @@ from opslib.logs import domains_in, mask
 CASES = [
     ("uid=0 euid=0 tty=NODEVssh rhost=218.188.2.4", "uid=<*> euid=<*> tty=NODEVssh rhost=<*>"),
     ("10.251.73.220:50010 Served block blk_-1608999687919862906 to /10.251.73.220",
-     "<*> Served block <*> to <*>"),
+     "<*>:<*> Served block <*> to <*>"),
+    ("onExtend:1514038530000 14 0 4", "onExtend:<*> <*> <*> <*>"),
     ("ok /etc/httpd/conf/workers.properties", "ok <*>"),
     ("[client 1.2.3.4] denied", "[client <*>] denied"),
     ("GET https://shop.test/a/b?q=x failed", "GET <*> failed"),

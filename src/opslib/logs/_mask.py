@@ -2,8 +2,9 @@
 
 One pass of one regex, in C: URLs, e-mail addresses, paths, anything with a digit in it
 (numbers, hex and UUIDs, IPs and ``IP:port``, times, ``blk_-42``) and undecodable bytes
-become ``<*>``. Brackets, ``=``, quotes and commas delimit: ``uid=0`` keeps ``uid=``,
-``[10.0.0.1]`` keeps its brackets, so templates read like the code that logged them.
+become ``<*>``. Brackets, ``=``, ``:``, quotes and commas delimit: ``uid=0`` keeps
+``uid=``, ``onExtend:1514038530000`` keeps ``onExtend:``, ``[10.0.0.1]`` its brackets, so
+templates read like the code that logged them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ __all__ = ["WILDCARD", "domains_in", "mask"]
 WILDCARD = "<*>"
 """What a variable part of a template reads as."""
 
-_PART = r"[^\s\[\](){}<>\"'=,;]"  # a character of a variable part; the others delimit
+_PART = r"[^\s\[\](){}<>\"'=,;:]"  # a character of a variable part; the others delimit
+_WORD = r"[^\s\[\](){}<>\"'=,;]"  # a character of a URL, path or address (":" too)
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
 _DATE_TIME = (  # one variable, not five: "Sun Jul 10 03:55:22 2005", "2005-07-10 03:55:22,123"
     rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? +)?{_MONTH} +\d{{1,2}},? +(?:\d{{4}} +)?"
@@ -24,7 +26,7 @@ _DATE_TIME = (  # one variable, not five: "Sun Jul 10 03:55:22 2005", "2005-07-1
 )
 _VARIABLE = re.compile(
     rf"(?<!{_PART})(?:{_DATE_TIME}"
-    rf"|(?={_PART}*[\d\ufffd/@])(?:"  # at a part's start, if it may be variable
+    rf"|(?={_WORD}*[\d\ufffd/@])(?:"  # at a part's start, if it may be variable
     r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"  # URLs
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
     r"|(?:~|\.{1,2})?/[^\s\"'<>;,=]*/[^\s\"'<>;,=]*"  # paths with two slashes

@@ -2,7 +2,8 @@
 
 Each record's message (its header removed, its variable parts masked) is split into tokens;
 records of the same length whose first token (or ``<*>``) is the same are candidates, and the
-candidate template sharing the most tokens, at least ``logs.similarity`` of them, takes the
+candidate template sharing the most constant tokens (a token with a ``<*>`` in it is not one),
+at least ``logs.similarity`` of them, takes the
 record (differing positions become ``<*>``); otherwise the record starts a pattern. A masked
 message seen before goes straight to its pattern (a dict lookup). Memory stays bounded: at most
 ``logs.max_templates`` patterns (the rarest tenth merge into one ``other`` pattern when full),
@@ -156,7 +157,7 @@ class PatternMiner:
                 break
             same = 0
             for mine, theirs in zip(candidate.tokens, tokens, strict=True):
-                if mine == theirs and mine != WILDCARD:
+                if mine == theirs and WILDCARD not in mine:
                     same += 1
             sim = same / size
             if sim >= best_sim and (best is None or sim > best_sim):
