@@ -150,7 +150,9 @@ _TEXT_RES = tuple(
 _CART = re.compile(
     r"add to (cart|bag|basket|trolley)|buy now|in den warenkorb|ajouter au panier|"
     r"dodaj do koszyka|añadir al carrito|aggiungi al carrello|カートに入れる|add to order|"
-    r"in winkelwagen|kaufen",
+    r"in winkelwagen|toevoegen aan winkelwagen|kaufen|in den einkaufswagen|lägg i varukorgen|"
+    r"legg i handlekurven|læg i kurv|sepete ekle|добавить в корзину|adicionar ao carrinho|"
+    r"pridať do košíka|přidat do košíku",
     re.I,
 )
 _GONE = re.compile(
@@ -159,7 +161,9 @@ _GONE = re.compile(
     r"plus disponible|épuisé|niedostępny|wyprzedan|agotado|"
     r"(see|view|show) (the )?price in (the )?(cart|bag|basket|checkout)|add to cart to see|"
     r"price (on|upon) request|call for (price|pricing)|"
-    r"preis auf anfrage|prix sur demande|login to see price|sign in (to|for) (see )?price",
+    r"preis auf anfrage|prix sur demande|login to see price|sign in (to|for) (see )?price|"
+    r"esaurito|non disponibile|uitverkocht|niet (meer )?leverbaar|indisponible|slutsåld|"
+    r"udsolgt|utsolgt|нет в наличии|esgotado|tükendi|vyprodáno"
 )  # matched against lower-cased text: far quicker than re.I on a long page
 
 _FONT = re.compile(r"font-size\s*:\s*(\d+(?:\.\d+)?)\s*(px|pt|em|rem)", re.I)
