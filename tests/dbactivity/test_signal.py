@@ -29,10 +29,13 @@ def _waiting(db: TestDatabase, pid: int) -> None:
     )
 
 
-def _opslib(db: TestDatabase, *argv: str) -> subprocess.CompletedProcess[str]:
+def _opslib(
+    db: TestDatabase, *argv: str, env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSLIB_")}
     env["OPSLIB_DATABASE_DSN"] = db.dsn
     env["OPSLIB_ACTOR"] = "dbactivity-test"
+    env.update(env_extra or {})
     return subprocess.run(
         [sys.executable, "-m", "opslib.cli", *argv],
         env=env, capture_output=True, text=True, timeout=60, check=False,
@@ -107,7 +110,10 @@ def test_commands(lockable: TestDatabase, sessions: Sessions, plain_role_dsn: st
     payload = json.loads(activity.stdout)
     assert payload["blocking_tree"][0]["pid"] == blocker
     assert {s["pid"] for s in payload["sessions"]} >= {blocker, writer}
-    text = _opslib(lockable, "db", "activity")
+    strict = {"OPSLIB_THRESHOLDS": '{"db.lock_wait_seconds": {"warn": 0, "crit": 0}}'}
+    text = _opslib(lockable, "db", "activity", env_extra=strict)
+    assert text.returncode == 2, text.stderr  # CRITICAL: the writer waits
+    assert f"next: free the head of each lock queue: `opslib db terminate {blocker}`" in text.stdout
     assert f"  {blocker} plain_" in text.stdout, text.stdout
     assert "blocks 1" in text.stdout
 
