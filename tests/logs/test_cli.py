@@ -94,6 +94,19 @@ def test_stdin_in_a_real_process(tmp_path: Path) -> None:
     assert b"u:pw@" not in done.stdout
 
 
+def test_piped_stdin_without_file(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"\n".join(MESSY))
+    with log.open("rb") as stdin:
+        done = subprocess.run(
+            [sys.executable, "-m", "opslib.cli", "logs", "patterns", "--assignments", "ids"],
+            stdin=stdin, cwd=tmp_path, capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"from stdin" in done.stdout
+    assert len((tmp_path / "ids").read_text().splitlines()) == len(MESSY)
+
+
 @pytest.mark.parametrize("name", DEV_LOGS)
 def test_assignments_of_a_dev_log_are_one_per_line(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -220,5 +233,5 @@ def test_an_unreachable_engine_is_status_3(
 ) -> None:
     monkeypatch.setenv("OPSLIB_DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     monkeypatch.setenv("OPSLIB_TIMEOUTS__DOCKER", "1")
-    assert main(["logs", "patterns"]) == 3
+    assert main(["logs", "patterns", "--service", "scraper"]) == 3
     assert "docker" in capsys.readouterr().err

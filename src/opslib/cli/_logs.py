@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -46,7 +48,8 @@ def logs() -> None:
               help="How far back to read the service's container logs.")  # fmt: skip
 @click.option("--service", help="Compose service whose logs to read (default: scraper_service).")
 @click.option("--file", "source", type=click.Path(path_type=Path, allow_dash=True),
-              help="Read this log file instead ('-' for stdin).")  # fmt: skip
+              help="Read this log file instead ('-': stdin, read anyway when it is a pipe or a"
+              " file and no --service is given).")  # fmt: skip
 @click.option("--top", type=click.IntRange(1, 100_000), default=20, show_default=True,
               help="Show the N most frequent patterns.")  # fmt: skip
 @click.option("--new", "only_new", is_flag=True, help="Only patterns absent from the baseline.")
@@ -82,6 +85,8 @@ def patterns_cmd(
     miner = PatternMiner(settings.logs)
     with ExitStack() as stack:
         out = _assignments_file(stack, assignments)
+        if source is None and service is None and _piped_stdin():
+            source = Path("-")  # `opslib logs patterns < app.log`, `... | opslib logs patterns`
         if source is not None:
             for line in _file_lines(stack, source):
                 ident = miner.add(line)
@@ -111,6 +116,15 @@ def _write_baseline(found: list[Pattern], path: Path) -> Path:
         return save_baseline(found, path)
     except OSError as exc:
         raise InputError(f"cannot write the baseline {path}: {exc.strerror or exc}") from exc
+
+
+def _piped_stdin() -> bool:
+    """Standard input is a pipe or a file (not a terminal, not /dev/null, not closed)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):  # no stdin, or one without a descriptor
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode)
 
 
 def _assignments_file(stack: ExitStack, path: Path | None) -> IO[str] | None:
