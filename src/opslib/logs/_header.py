@@ -11,7 +11,7 @@ application logs write it. A line that does not start with a time keeps its whol
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from opslib.errors import ConfigError
 
@@ -45,8 +45,7 @@ _OPEN_GROUP = re.compile(r"(?:^|\s)\[[^\]\s]*\s")  # "[IPC Server", a group with
 _COMPONENT_REACH = 3  # fields between the header and its "component:" at most
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     """What a line's header says: its time text (unparsed), its level, and the message after."""
 
     time: str | None

@@ -92,7 +92,8 @@ class PatternMiner:
         self.settings = settings or LogSettings()
         self._clock = clock
         self._year = year or datetime.now(UTC).year
-        self._header = HeaderParser(self.settings.header_pattern)
+        self._parse = HeaderParser(self.settings.header_pattern).parse
+        self._line_chars = self.settings.max_line_chars
         self._groups: dict[tuple[int, str], list[_Cluster]] = {}
         self._clusters: dict[int, _Cluster] = {}
         self._cache: dict[str, _Cluster] = {}
@@ -107,7 +108,7 @@ class PatternMiner:
     def add(self, line: str | bytes, *, source: str = "", at: datetime | None = None) -> int:
         """Mine one line; return the id of its pattern. A continuation line (a stack trace's
         frame, ``Caused by:``, an indented line) joins the record before it from ``source``."""
-        text = clean_line(line, self.settings.max_line_chars)
+        text = clean_line(line, self._line_chars)
         self.lines += 1
         previous = self._previous.get(source)
         if previous is not None:
@@ -117,7 +118,7 @@ class PatternMiner:
                 still = in_traceback and not ends
                 self._previous[source] = (record, still or text.startswith("Traceback"), had_header)
                 return record.id
-        header = self._header.parse(text)
+        header = self._parse(text)
         masked = mask(header.message)
         cluster = self._cache.get(masked)
         if cluster is None or not cluster.alive:
