@@ -20,6 +20,7 @@ from opslib.security._ranges import AddressSet
 __all__ = ["SOP", "blocked_still_served", "check_access_patterns", "sensitive_requests"]
 
 SOP = "emergency.security"
+"""The SOP id of the security incident checks."""
 _TOP = 10
 
 
