@@ -4,7 +4,9 @@ A platform's Prometheus has history, so ``rate(x[1h])`` and ``deriv(queue_size[1
 something from the first minute. The samples follow the lab's healthy steady state and carry the
 labels Prometheus gives the live series (job, instance, service, worker), so live samples simply
 continue them (the counters restart at 0, which ``rate`` treats as a reset). ``promtool`` turns
-the OpenMetrics text into TSDB blocks before the server starts.
+the OpenMetrics text into TSDB blocks before the server starts. A lab seeded with two weeks or
+more (``history_days``) also gets ``LONG_DAYS`` of hourly samples before those hours, so the
+weekly review compares two whole weeks.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from opslib.lab._catalog import DUE_SHARE, domain_profile, proxy_latency_ms
 from opslib.lab._settings import LabSettings
 from opslib.lab._worker import BUCKETS, ERROR_KINDS
 
-__all__ = ["HISTORY_HOURS", "backfill", "openmetrics_history"]
+__all__ = ["HISTORY_HOURS", "LONG_DAYS", "backfill", "openmetrics_history"]
 
 HISTORY_HOURS = 2
+LONG_DAYS = 14
+"""Days of coarse history before the last hours, for a lab seeded with at least as many."""
 _STEP = 15  # seconds between samples
+_LONG_STEP = 3600
 _EXTRACTIONS = {"microdata": 0.78, "css": 0.2, "none": 0.02}
 
 
@@ -50,6 +55,10 @@ class _History:
         self.rng = random.Random(seed)  # noqa: S311 - simulated history, not security
         start = int(end) - HISTORY_HOURS * 3600
         self.times = list(range(start, int(end), _STEP))
+        if settings.history_days >= LONG_DAYS:
+            first = start - LONG_DAYS * 86400 - 3600
+            self.times = [*range(first, start, _LONG_STEP), *self.times]
+        self.steps = [_STEP, *(b - a for a, b in itertools.pairwise(self.times))]
         domains = settings.domain_names
         self.per_domain = DUE_SHARE * settings.scrape_rate / settings.workers / len(domains)
         self.per_worker = self.per_domain * len(domains)
@@ -63,8 +72,8 @@ class _History:
         # Whole events, but the fractions add up: rounding each step would turn a rare event
         # (an error every few minutes) into none at all.
         total = 0.0
-        for t in self.times:
-            total += rate * _STEP * self.rng.uniform(0.85, 1.15)
+        for t, step in zip(self.times, self.steps, strict=True):
+            total += rate * step * self.rng.uniform(0.85, 1.15)
             yield f"{series} {math.floor(total)} {t}"
 
     def gauge(self, series: str, low: int, high: int) -> Iterator[str]:
@@ -75,8 +84,8 @@ class _History:
         base = self.target(worker)
         name = "scraper_request_duration_seconds"
         count = 0
-        for t in self.times:
-            count += round(self.per_worker * _STEP * self.rng.uniform(0.85, 1.15))
+        for t, step in zip(self.times, self.steps, strict=True):
+            count += round(self.per_worker * step * self.rng.uniform(0.85, 1.15))
             for bound, share in zip(BUCKETS, shares, strict=True):
                 yield f"{name}_bucket{_labels(le=str(bound), **base)} {round(count * share)} {t}"
             yield f"{name}_bucket{_labels(le='+Inf', **base)} {count} {t}"
@@ -137,7 +146,7 @@ def backfill(settings: LabSettings, storage: Path, end: float, promtool: str) ->
     try:
         result = subprocess.run(
             [promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet",
-             str(source), str(storage)],
+             "--max-block-duration=24h", str(source), str(storage)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
     finally:

@@ -111,7 +111,8 @@ def prometheus_argv(settings: LabSettings, directory: Path) -> list[str]:
         find_prometheus(),
         f"--config.file={config}",
         f"--storage.tsdb.path={directory / 'data'}",
-        "--storage.tsdb.retention.time=2d",
+        # two weeks and a day for a lab with long history (the weekly review), else 2 days
+        f"--storage.tsdb.retention.time={15 if settings.history_days >= 14 else 2}d",
         f"--web.listen-address=127.0.0.1:{settings.prometheus_port}",
         "--log.level=warn",
     ]

@@ -47,7 +47,7 @@ def prometheus_history(prometheus: InstantQuery, end: datetime) -> str | None:
     """None when Prometheus holds samples from two weeks before ``end``; else the one line
     saying it does not."""
     at = end - timedelta(days=14) + timedelta(hours=1)
-    if prometheus.query("count(up)", at=at):
+    if prometheus.query("count(count_over_time(up[1h]))", at=at):  # sparse history too
         return None
     return (
         f"Prometheus holds no samples from {at:%Y-%m-%d %H:%M} UTC (two weeks ago): the"

@@ -29,6 +29,7 @@ from opslib.review._prometheus import (
 __all__ = ["Area", "DomainChange", "ReviewReport", "areas_table", "performance_review"]
 
 SOP = "weekly.performance_review"
+_NOISE = 0.5  # a change under half its warning limit is not an area for optimisation
 _DOMAIN_REMEDY = (
     "work down the areas for optimisation: `opslib sites verify DOMAIN` (is the shop slow or "
     "blocking us?), `opslib proxies rotate` (slow or banned proxies), `opslib ratelimit set "
@@ -69,7 +70,7 @@ class DomainChange:
 
 @dataclass(frozen=True)
 class Area:
-    """A domain or service that got worse: how much worse against its critical limit
+    """A domain or service that got worse: how much worse against its warning limit
     (``score`` 1.0 is at the limit) and the evidence."""
 
     kind: str
@@ -391,8 +392,9 @@ def _value(value: float | None, unit: str) -> str:
 
 
 def _areas(report: ReviewReport) -> tuple[Area, ...]:
-    """Every domain and service with a figure that got worse, ranked by how far towards (or
-    past) its critical limit; the evidence is each worsened figure."""
+    """Every domain and service with a figure that got worse by at least half its warning
+    limit, worst severity first, then by how far past that limit; the evidence is each such
+    figure."""
     found: dict[tuple[str, str], list[tuple[float, Severity, str]]] = {}
     for result in report.results:
         for m in result.measurements:
@@ -403,8 +405,10 @@ def _areas(report: ReviewReport) -> tuple[Area, ...]:
                 or m.name == "services_compared"
             ):
                 continue
-            limit = m.threshold.crit or m.threshold.warn
+            limit = m.threshold.warn or m.threshold.crit
             score = m.value / limit if limit else 0.0
+            if score < _NOISE:
+                continue
             kind = "service" if m.name in ("cpu_rise", "memory_rise") else "domain"
             subject = m.subject or ("all domains" if kind == "domain" else "-")
             found.setdefault((kind, subject), []).append((score, m.severity, m.describe()))
