@@ -138,6 +138,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "proxy-leaking", "maintenance-stuck", "site-down", "site-blocking", "rate-limited",
         "price-jump",
         "slow-query", "disk-filling",
+        "brute-force", "scan",
     }  # fmt: skip
 
 

@@ -31,7 +31,7 @@ def _mixed() -> bytes:
         at = NOW + seconds(i)
         lines.append(clf(f"10.0.1.{i % 20}", f"/api/v1/prices?product={i}", at=at))
         if i % 2 == 0:
-            lines.append(clf("10.6.6.6", "/login", 401, at=at, agent="python-requests/2.31"))
+            lines.append(clf("10.6.6.6", "/login", 401, at=at, agent="Mozilla/4.0 (Hydra)"))
         if i % 10 == 0:
             probe = ("/.env", "/admin", "/../../etc/passwd", "/q?id=1%27%20or%201=1")[i // 10 % 4]
             lines.append(clf("10.7.7.7", probe, 200 if probe == "/admin" else 404, at=at))

@@ -22,7 +22,7 @@ from opslib.security import (
     check_blockable,
     parse_duration,
     parse_network,
-    policy_of,
+    policy_for,
     protected_networks,
 )
 
@@ -45,13 +45,7 @@ def _analyse(
     service: str | None,
 ) -> Analysis:
     settings = app.settings
-    policy = policy_of(
-        settings.security,
-        (
-            settings.threshold("security.request_rate").warn or 5.0,
-            settings.threshold("security.auth_failures").warn or 2.0,
-        ),
-    )
+    policy = policy_for(settings)
     if since is not None:
         parse_duration(since)  # a bad --since is one line, exit 2
     streams: list[tuple[str, IO[bytes]]] = []

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from opslib.adapters import Database
 from opslib.errors import LabError
+from opslib.lab._api import start_attack, stop_attack
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import (
     Control,
@@ -53,6 +54,8 @@ FAULTS: tuple[str, ...] = (
     "rate-limited",
     "price-jump",
     "slow-query",
+    "brute-force",
+    "scan",
     "disk-filling",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
@@ -450,6 +453,21 @@ _FAULTS: dict[str, _Fault] = {
     "slow-query": _Fault(lambda _s, _t: None, inject_slow_query, heal_slow_query),
     "disk-filling": _Fault(lambda _s, _t: None, fill_disk, free_disk),
 }
+
+
+def _attack(name: str) -> _Fault:
+    """Attack traffic against the lab's API (opslib.lab._api), running until healed."""
+
+    def inject(host: FaultHost, _target: str | None) -> str:
+        return start_attack(name, host.settings)
+
+    def heal(host: FaultHost, _record: FaultRecord) -> str:
+        return stop_attack(name, host.settings)
+
+    return _Fault(lambda _s, _t: None, inject, heal)
+
+
+_FAULTS.update({"brute-force": _attack("brute-force"), "scan": _attack("scan")})
 
 
 def _fault(name: str) -> _Fault:

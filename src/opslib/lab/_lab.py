@@ -25,6 +25,7 @@ from opslib.audit import AuditLog
 from opslib.config import load_settings, toml_value
 from opslib.connect import open_database
 from opslib.errors import LabError, OpsError
+from opslib.lab._api import access_log, api_port
 from opslib.lab._backfill import backfill
 from opslib.lab._containers import (
     WorkerContainers,
@@ -238,6 +239,7 @@ class Lab:
             self._start_prometheus(settings, env)
             dsn = self._ensure_database(settings, runtime)
             self._write_config(settings, dsn, runtime)
+            self.supervisor.start("api", [*py, "opslib.lab._api", "--state-dir", root], env=env)
             stopped = self._stopped_by_fault()
             workers = [i for i in range(1, settings.workers + 1) if i not in stopped]
             for index in workers:
@@ -536,6 +538,12 @@ class Lab:
             "[sites]",
             'resolve = { "*.test" = "127.0.0.1" }',
             "",
+            "# the API's access log (opslib security analyze, checks/emergency/security)",
+            "[security]",
+            f"access_logs = {toml_value([str(access_log(self.paths.root))])}",
+            'window = "1m"',
+            f"cache_seconds = {toml_value(1.0)}",
+            "",
             "# opslib backup create / verify and checks/monthly work on the lab as they are",
             "[backups]",
             f"backup_dir = {toml_value(str(backups))}",
@@ -594,6 +602,7 @@ class Lab:
         shop = f"http://127.0.0.1:{settings.shop_port}/health"
         via = f"http://{settings.domain_names[0]}:{settings.shop_port}/health"
         checks: dict[str, Callable[[], bool]] = {"shop": lambda: _http_ok(shop)}
+        checks["api"] = lambda: _http_ok(f"http://127.0.0.1:{api_port(settings)}/health")
         if prometheus:
             for label, country, _port in settings.proxies:
                 checks[f"proxy {country}"] = lambda label=label: _http_ok(via, proxy=label)  # type: ignore[misc]

@@ -22,6 +22,7 @@ from opslib.security._blocklist import (
     protected_networks,
 )
 from opslib.security._checks import (
+    SOP,
     blocked_still_served,
     check_access_patterns,
     sensitive_requests,
@@ -36,9 +37,16 @@ from opslib.security._firewall import (
 )
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
 from opslib.security._ranges import AddressSet, address_key, parse_address, parse_network
-from opslib.security._read import analyze_security_logs, db_auth_failures, policy_of
+from opslib.security._read import (
+    analyze_security_logs,
+    db_auth_failures,
+    policy_for,
+    policy_of,
+    recent_analysis,
+)
 
 __all__ = [
+    "SOP",
     "AddressSet",
     "Analysis",
     "Analyzer",
@@ -69,8 +77,10 @@ __all__ = [
     "parse_network",
     "plan_block",
     "plan_unblock",
+    "policy_for",
     "policy_of",
     "protected_networks",
+    "recent_analysis",
     "render_rules",
     "sensitive_requests",
     "validate_rules",

@@ -41,9 +41,13 @@ _UNUSUAL = re.compile(
     rb"|;(?:cat|ls|id|wget|curl)|\|(?:cat|ls|id)|\$\(|`|%60|\$\{jndi)",
     re.IGNORECASE,
 )
+_PLAIN = re.compile(
+    rb"[A-Za-z0-9/_.-]*(?:\?[A-Za-z0-9_]+=[A-Za-z0-9_.-]*(?:&[A-Za-z0-9_]+=[A-Za-z0-9_.-]*)*)?"
+)
+"""A path whose query values are plain words: only its bare part can be a probe."""
 _TOOLS = re.compile(
-    rb"sqlmap|nikto|nmap|masscan|zgrab|gobuster|dirbuster|dirb|wfuzz|ffuf|hydra|nuclei"
-    rb"|acunetix|nessus|openvas|wpscan|python-requests|go-http-client|curl/|libwww|scanner",
+    rb"sqlmap|nikto|nmap|masscan|zgrab|gobuster|dirbuster|dirb/|wfuzz|ffuf|hydra|nuclei"
+    rb"|acunetix|nessus|openvas|wpscan|masscan|scanner",
     re.IGNORECASE,
 )
 _KEY_PARAM = re.compile(rb"[?&](?:api_key|apikey|key|token|access_token)=([^&#\s]{1,512})", re.I)
@@ -382,9 +386,7 @@ class Analyzer:
             st.cur_n += n
         self._start, self._end = start, end
 
-    def _merge_paths(  # noqa: PLR0912 - the hot loop, kept inline
-        self, per_path: Counter[tuple[bytes, bytes, bytes, bytes]]
-    ) -> None:
+    def _merge_paths(self, per_path: Counter[tuple[bytes, bytes, bytes, bytes]]) -> None:
         unusual_cache, _ips = self._unusual, self.ips
         for (ip, user, path, status), n in per_path.items():
             st = self._get(ip)
@@ -404,9 +406,7 @@ class Analyzer:
                         st.paths.add(bare)
             odd = unusual_cache.get(path)
             if odd is None:
-                if len(unusual_cache) > 200_000:
-                    unusual_cache.clear()
-                odd = unusual_cache[path] = _UNUSUAL.search(path) is not None
+                odd = self._probe(path)
             if odd:
                 st.unusual += n
                 if status[0] == 50:  # 2xx: the probe got an answer
@@ -426,6 +426,23 @@ class Analyzer:
                 agents[agent] = n
                 if _TOOLS.search(agent):
                     st.tools += 1
+
+    def _probe(self, path: bytes) -> bool:
+        """Whether ``path`` is a probe; judged once per path (and per bare path when its query
+        values are plain words), remembered in a bounded cache."""
+        cache = self._unusual
+        if len(cache) > 200_000:
+            cache.clear()
+        if _PLAIN.fullmatch(path) is not None:
+            query = path.find(b"?")
+            bare = path if query < 0 else path[:query]
+            odd = cache.get(bare)
+            if odd is None:
+                odd = cache[bare] = _UNUSUAL.search(bare) is not None
+        else:
+            odd = _UNUSUAL.search(path) is not None
+        cache[path] = odd
+        return odd
 
     def _get(self, ip: bytes) -> _Stats:
         found = self.ips.get(ip)
@@ -558,9 +575,12 @@ def _within(minute: int | None, since: int) -> bool:
 
 def _show(raw: bytes) -> str:
     """Printable text of a logged value (not UTF-8: replaced; a key in a query: masked)."""
-    masked = _KEY_PARAM.sub(lambda m: m.group(0).replace(m.group(1), b"***"), raw)
-    text = masked.decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else "?" for c in text)[:200]
+    if b"=" in raw:
+        raw = _KEY_PARAM.sub(lambda m: m.group(0).replace(m.group(1), b"***"), raw)
+    text = raw[:200].decode("utf-8", "replace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _at(minute: int) -> datetime:
@@ -616,7 +636,8 @@ def _judge(report: ClientReport, policy: Policy) -> ClientReport:
         )
     if r.tool_agents:
         score += 1
-        reasons.append(f"attack-tool user agent ({r.user_agents[0]})")
+        tool = next((a for a in r.user_agents if _TOOLS.search(a.encode())), r.user_agents[0])
+        reasons.append(f"attack-tool user agent ({tool})")
     if len(r.user_agents) >= AGENTS_KEPT and r.requests >= policy.min_requests:
         score += 0.5
         reasons.append(f"{len(r.user_agents)}+ user agents (rotating)")

@@ -9,14 +9,21 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from opslib.adapters import LogLine
-from opslib.config import SecuritySettings
+from opslib.config import SecuritySettings, Settings
 from opslib.errors import InputError
 from opslib.security._analysis import Analysis, Analyzer, Policy
 from opslib.security._blocklist import parse_duration
 from opslib.security._parse import iter_chunks
 from opslib.security._ranges import address_key
 
-__all__ = ["LogSource", "analyze_security_logs", "db_auth_failures", "policy_of"]
+__all__ = [
+    "LogSource",
+    "analyze_security_logs",
+    "db_auth_failures",
+    "policy_for",
+    "policy_of",
+    "recent_analysis",
+]
 
 _DB_FAIL = re.compile(
     rb"(?:password authentication failed|authentication failed|no pg_hba\.conf entry)"
@@ -42,6 +49,24 @@ def policy_of(settings: SecuritySettings, thresholds: tuple[float, float]) -> Po
         burst_factor=settings.burst_factor,
         burst_min=settings.burst_min,
         block_for=settings.default_block,
+    )
+
+
+def policy_for(settings: Settings) -> Policy:
+    """The suspect policy of ``settings``: the warn limits of the ``security.*`` thresholds."""
+    return policy_of(
+        settings.security,
+        (
+            settings.threshold("security.request_rate").warn or 5.0,
+            settings.threshold("security.auth_failures").warn or 2.0,
+        ),
+    )
+
+
+def recent_analysis(settings: Settings, *, now: datetime | None = None) -> Analysis:
+    """The configured access logs (``security.access_logs``) over ``security.window``."""
+    return analyze_security_logs(
+        settings.security, policy_for(settings), files=settings.security.access_logs, now=now
     )
 
 

@@ -1,0 +1,77 @@
+"""emergency.security: Security Incident Response, investigation and containment.
+
+The API's access logs (``security.access_logs``) over ``security.window``: no source above its
+rate or authentication-failure limit, no probe of a sensitive path answered, and no blocked
+source still getting through. Blocked sources are contained: the first two checks list them
+apart, the third makes sure the block holds. Every red check names the action as a command.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from opslib import security
+from opslib.adapters import Database
+from opslib.config import Settings
+from opslib.errors import OpsError
+from opslib.pytest_plugin import Verdict
+from opslib.results import CheckResult
+
+pytestmark = pytest.mark.sop("emergency.security")
+
+
+@pytest.fixture(scope="module")
+def recent(ops_settings: Settings) -> security.Analysis | str:
+    """The access logs of the window, or why they could not be read."""
+    try:
+        return security.recent_analysis(ops_settings)
+    except OpsError as exc:
+        return str(exc)
+
+
+@pytest.fixture(scope="module")
+def blocklist(ops_db: Database, ops_settings: Settings) -> security.Blocklist:
+    return security.Blocklist(ops_db, ops_settings.security)
+
+
+def test_sources_within_limits(
+    recent: security.Analysis | str,
+    blocklist: security.Blocklist,
+    ops_settings: Settings,
+    ops_verdict: Verdict,
+) -> None:
+    """No source above security.request_rate or security.auth_failures (runbook: check access
+    patterns, block suspicious IPs)."""
+    if isinstance(recent, str):
+        ops_verdict(CheckResult.unknown(security.SOP, "requests per source", recent))
+        return
+    ops_verdict(security.check_access_patterns(recent, blocklist.networks(), ops_settings))
+
+
+def test_no_sensitive_path_answered(
+    recent: security.Analysis | str,
+    blocklist: security.Blocklist,
+    ops_settings: Settings,
+    ops_verdict: Verdict,
+) -> None:
+    """No request to admin, dot-files, traversal or injection paths answered 2xx (runbook:
+    analyse security logs)."""
+    if isinstance(recent, str):
+        ops_verdict(CheckResult.unknown(security.SOP, "sensitive paths", recent))
+        return
+    ops_verdict(security.sensitive_requests(recent, blocklist.networks(), ops_settings))
+
+
+def test_blocked_sources_refused(
+    recent: security.Analysis | str,
+    blocklist: security.Blocklist,
+    ops_settings: Settings,
+    ops_verdict: Verdict,
+) -> None:
+    """Every blocked source is refused by the API (runbook: block suspicious IPs, update
+    firewall rules)."""
+    if isinstance(recent, str):
+        ops_verdict(CheckResult.unknown(security.SOP, "blocked sources", recent))
+        return
+    entries = blocklist.entries()
+    ops_verdict(security.blocked_still_served(recent, entries, blocklist.now(), ops_settings))
