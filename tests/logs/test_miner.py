@@ -145,3 +145,12 @@ def test_all_variable_and_empty_messages_keep_one_pattern(monkeypatch: pytest.Mo
     miner = _miner()
     assert len(set(miner.add_all(["12345", "67890", "1", "12345"]))) == 1
     assert len(set(miner.add_all(["", "   ", ""]))) == 1
+
+
+def test_a_trace_whose_record_merged_into_other_follows_it() -> None:
+    miner = _miner(max_templates=10)
+    first = miner.add("2024-05-01 10:00:01 ERROR a: boom", source="s")
+    for n in range(12):  # more patterns than the cap, each more frequent than the first
+        miner.add_all([f"event{chr(97 + n)} happened"] * 3)
+    assert first not in {p.id for p in miner.patterns()}  # folded into "other"
+    assert miner.add("\tat com.shop.A.run(A.java:1)", source="s") == OTHER_ID

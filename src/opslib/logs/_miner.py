@@ -80,6 +80,8 @@ class PatternMiner:
 
     ``clock`` gives the arrival time of lines without a time of their own (seconds since the
     epoch); ``year`` completes header times that have none (syslog's ``Jun 14 15:16:01``).
+    ``lines`` counts the lines added, ``records`` the records among them (a stack trace's lines
+    are one record).
     """
 
     def __init__(
@@ -205,7 +207,10 @@ class PatternMiner:
                 self._groups[key] = kept
             else:
                 del self._groups[key]
-        self._previous.clear()
+        self._previous = {
+            source: (record if record.alive else other, in_traceback, had_header)
+            for source, (record, in_traceback, had_header) in self._previous.items()
+        }  # a trace still going on joins "other" with its record
 
     def patterns(self) -> list[Pattern]:
         """Every pattern (the ``other`` one too, when the cap merged some), most frequent
