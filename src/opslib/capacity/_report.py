@@ -648,4 +648,12 @@ def forecast_chart(line: ForecastLine) -> Chart:
             Series("95 % low", last + low),
             Series("95 % high", last + high),
         ]
-    return Chart(line.name, tuple(series), unit, None if line.limit is None else line.limit / scale)
+    highest = max((v for _d, v in past), default=0.0)
+    highest = max([highest, *(v for _d, v in high)])
+    limit = None if line.limit is None else line.limit / scale
+    title = line.name
+    if limit is not None and highest > 0 and limit > 3 * highest:
+        # A limit far above the data would flatten it to the axis: named, not drawn.
+        title = f"{line.name} (limit {limit:,.1f} {unit}, off the chart)"
+        limit = None
+    return Chart(title, tuple(series), unit, limit)
