@@ -418,7 +418,9 @@ class CapacitySettings(_Model):
     """
 
     history_days: int = Field(180, ge=14, le=3 * 366, description="days of history read")
-    horizons: tuple[int, ...] = Field((30, 90, 180), min_length=1)
+    horizons: tuple[Annotated[int, Field(ge=1, le=3650)], ...] = Field(
+        (30, 90, 180), min_length=1, description="days ahead each forecast is shown for"
+    )
     backtest_days: int = Field(30, ge=7, le=366, description="days held out by the backtest")
     database_volume_bytes: int | None = Field(None, gt=0)
     backup_volume_bytes: int | None = Field(None, gt=0)
