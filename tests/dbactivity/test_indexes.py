@@ -106,7 +106,7 @@ def test_apply_command(platform_db: TestDatabase) -> None:
                               check=False)  # fmt: skip
 
     shown = opslib()
-    assert shown.returncode == 1, shown.stderr  # db.missing_indexes: a warning
+    assert shown.returncode == 1, shown.stdout + shown.stderr  # db.missing_indexes: a warning
     statement = (
         'CREATE INDEX CONCURRENTLY "price_history_url_id_checked_at_idx" ON "price_history"'
         ' ("url_id", "checked_at")'
@@ -114,8 +114,8 @@ def test_apply_command(platform_db: TestDatabase) -> None:
     assert statement in shown.stdout
     assert "`opslib db slow-queries --apply` creates 1 missing index(es)" in shown.stdout
     dry = opslib("--apply", "--dry-run")
-    assert dry.returncode == 1
-    assert f"would run: {statement}" in dry.stdout
+    assert dry.returncode == 1, dry.stdout + dry.stderr
+    assert f"would run: {statement}" in dry.stdout, dry.stdout + dry.stderr
     assert platform_db.fetch_one(
         "SELECT to_regclass('price_history_url_id_checked_at_idx') AS i"
     ) == {"i": None}
