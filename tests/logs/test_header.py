@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+import opslib.logs._header as _header
 from opslib.errors import ConfigError
 from opslib.logs import HeaderParser
+from tests.logs.conftest import load_dev_log
 
 CASES = [  # (line, time, level, message)
     ("081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_3 "
@@ -76,3 +78,12 @@ def test_a_header_pattern_of_ones_own() -> None:
 def test_a_bad_header_pattern_is_a_config_error(pattern: str) -> None:
     with pytest.raises(ConfigError, match="header_pattern"):
         HeaderParser(pattern)
+
+
+@pytest.mark.parametrize("name", ["Apache", "HDFS", "Linux", "OpenSSH"])
+def test_a_decision_remembered_by_shape_is_the_one_the_scan_makes(name: str) -> None:
+    parse = HeaderParser().parse
+    for line in load_dev_log(name).raw:
+        remembered = parse(line)
+        _header._SHAPES.clear()
+        assert parse(line) == remembered, line

@@ -6,6 +6,8 @@ fields as long as they look like a header: times and dates in the common spellin
 (pids, epochs), levels, ``-`` and ``|`` separators, host and node names next to them; then one
 ``component:`` (or ``component -``) a few fields further, as syslog, log4j, Android and most
 application logs write it. A line that does not start with a time keeps its whole text.
+The kind of a field depends on its shape only (digits read as ``0``), so the scan's decision is
+remembered by the shape of the line's first characters: lines of one log mostly reuse a few.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _STRIP = "[](),|"
 _TIME_HINT = re.compile(r"\d:\d\d|\d[\d./-]{5}")  # what _starts_with_time needs (or more)
 _MAX_FIELDS = 24  # a header is never longer; the scan stops there
 _MAX_BRACKETED = 8  # fields of one bracketed group at most
+_HEAD_CHARS = 96  # lines alike in shape this far share their header's decision
+_Shape = tuple[int, int, int, int]  # fields of header, first and last time field, level field
+_SHAPES: dict[str, _Shape | None] = {}
 _OPEN_GROUP = re.compile(r"(?:^|\s)\[[^\]\s]*\s")  # "[IPC Server", a group with a blank
 _COMPONENT_REACH = 3  # fields between the header and its "component:" at most
 
@@ -136,38 +141,30 @@ def _kinds(fields: list[str]) -> list[str]:
     return kinds
 
 
-def _starts_with_time(fields: list[str], kinds: list[str]) -> bool:
+def _time_start(fields: list[str], kinds: list[str]) -> tuple[bool, int]:
     """A header starts with a time: a time of day in the first fields, or a long number or
-    date (an epoch, ``081109``, ``2005.06.03``) among the first three."""
-    if "t" in kinds[:6]:
-        return True
-    for field, kind in zip(fields[:3], kinds[:3], strict=False):
-        if kind == "d" and len(field) >= 6 and field[0].isdigit():
-            return True
-    return False
+    date (an epoch, ``081109``, ``2005.06.03``) among the first three; and how many fields
+    that took to tell."""
+    for index, (field, kind) in enumerate(zip(fields[:6], kinds[:6], strict=False)):
+        if kind == "t" or (index < 3 and kind == "d" and len(field) >= 6 and field[0].isdigit()):
+            return True, index + 1
+    return False, min(6, len(fields))
 
 
-def _component(fields: list[str], kinds: list[str], end: int, n: int) -> tuple[int, bool]:
+def _component(fields: list[str], kinds: list[str], end: int, n: int) -> tuple[int, bool, int]:
     """Where the header ends if a component follows at ``end`` within reach: after
     ``name:`` (the last header field), or after ``name -``, ``name |`` or ``name [group]``
-    (more header may follow)."""
+    (more header may follow); and how many fields that read."""
     for reach in range(min(_COMPONENT_REACH, n - end)):
         kind = kinds[end + reach]
         if kind == "c":
-            return end + reach + 1, True
+            return end + reach + 1, True, end + reach + 1
         field = fields[end + reach]
         if reach > 0 and (kind == "s" or (field[0] == "[" and field[-1] == "]")):
-            return end + reach + 1, False
+            return end + reach + 1, False, end + reach + 1
         if kind in "tdl":
-            break
-    return end, False
-
-
-def _after(line: str, fields: int, found: int) -> str:
-    """The text of ``line`` after its first ``fields`` fields (``found`` of them at most)."""
-    if fields == 0:
-        return line.strip()
-    return line.split(None, fields)[fields].strip() if fields < found else ""
+            return end, False, end + reach + 1
+    return end, False, min(end + _COMPONENT_REACH, n)
 
 
 def _bracketed(fields: list[str]) -> tuple[list[str], list[int]]:
@@ -196,38 +193,79 @@ def _scan(line: str) -> Header:
         return Header(None, None, line.strip())
     if "|" in line[:64]:
         line = line.replace("|", " | ")
+    key = line[:_HEAD_CHARS].translate(_ZEROS)
+    try:
+        shape = _SHAPES[key]
+    except KeyError:
+        shape, examined = _decide(line)
+        if examined < _HEAD_CHARS:  # every field the decision read lies in the key
+            if len(_SHAPES) >= _MEMO_SIZE:
+                _SHAPES.clear()
+            _SHAPES[key] = shape
+    if shape is None:
+        return Header(None, None, line.strip())
+    consumed, first_time, last_time, level_at = shape
+    parts = line.split(None, consumed)
+    stamp = " ".join(parts[first_time : last_time + 1]).strip(_STRIP) if first_time >= 0 else None
+    level = parts[level_at].strip(_STRIP) if level_at >= 0 else None
+    return Header(stamp, level, parts[consumed].strip() if len(parts) > consumed else "")
+
+
+def _decide(line: str) -> tuple[_Shape | None, int]:
+    """Where ``line``'s header ends (None: it has none), and how many of its characters the
+    decision read (a line whose first that many characters have the same shape is decided
+    alike: the kinds of fields depend on their shape only)."""
     parts = line.split(None, _MAX_FIELDS)
     fields = parts[:_MAX_FIELDS]
     if not fields:
-        return Header(None, None, "")
-    widths = None  # how many blank-separated fields each field is ([IPC Server handler 1])
+        return None, len(line)
+    widths = [1] * len(fields)  # blank-separated fields in each field ([IPC Server handler 1])
     if _OPEN_GROUP.search(line, 0, 240):
         fields, widths = _bracketed(fields)
     kinds = _kinds(fields[:6])
-    if not _starts_with_time(fields, kinds):
-        return Header(None, None, line.strip())
+    has_time, read = _time_start(fields, kinds)
+    if not has_time:
+        return None, _read_up_to(line, sum(widths[:read]))
     n = len(fields)
     end = 0  # fields taken as header so far
     times: list[int] = []
-    level: str | None = None
+    level = -1
     looked = False  # one look for a component, after which only header fields are taken
     while end < n:
         if end + _COMPONENT_REACH >= len(kinds) < n:  # classify fields as the scan needs them
             kinds += _kinds(fields[len(kinds) : end + _COMPONENT_REACH + 4])
         kind = kinds[end]
-        if kind in "tdsl" or (kind == "h" and level is None and not looked):
+        read = max(read, end + 1)
+        if kind in "tdsl" or (kind == "h" and level < 0 and not looked):
             if kind in "td":
                 times.append(end)
             elif kind == "l":
-                level = fields[end].strip(_STRIP)
+                level = end
             end += 1
             continue
         if looked:
             break
         looked = True
-        end, last = _component(fields, kinds, end, n)
+        end, last, reach = _component(fields, kinds, end, n)
+        read = max(read, reach)
         if last:
             n = end  # nothing after "component:" is header
-    message = _after(line, sum(widths[:end]) if widths else end, len(parts))
-    stamp = " ".join(fields[times[0] : times[-1] + 1]).strip(_STRIP) if times else None
-    return Header(stamp, level, message)
+    starts = [0]
+    for width in widths:
+        starts.append(starts[-1] + width)  # the first original field of each field
+    shape = (
+        starts[end],
+        starts[times[0]] if times else -1,
+        starts[times[-1] + 1] - 1 if times else -1,
+        starts[level] if level >= 0 else -1,
+    )
+    if len(parts) > _MAX_FIELDS and starts[end] >= _MAX_FIELDS:
+        return None, len(line)  # a header of every field read: no message found, no guess
+    return shape, _read_up_to(line, starts[read])
+
+
+def _read_up_to(line: str, fields: int) -> int:
+    """How many characters of ``line`` its first ``fields`` fields span (blanks after them
+    included)."""
+    rest = line.split(None, fields)
+    return len(line) - len(rest[fields]) if len(rest) > fields else len(line)
