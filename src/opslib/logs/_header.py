@@ -46,6 +46,7 @@ _MAX_BRACKETED = 8  # fields of one bracketed group at most
 _HEAD_CHARS = 96  # lines alike in shape this far share their header's decision
 _Shape = tuple[int, int, int, int]  # fields of header, first and last time field, level field
 _SHAPES: dict[str, _Shape | None] = {}
+_SHAPES_SIZE = 4096
 _OPEN_GROUP = re.compile(r"(?:^|\s)\[[^\]\s]*\s")  # "[IPC Server", a group with a blank
 _COMPONENT_REACH = 3  # fields between the header and its "component:" at most
 
@@ -199,7 +200,7 @@ def _scan(line: str) -> Header:
     except KeyError:
         shape, examined = _decide(line)
         if examined < _HEAD_CHARS:  # every field the decision read lies in the key
-            if len(_SHAPES) >= _MEMO_SIZE:
+            if len(_SHAPES) >= _SHAPES_SIZE:
                 _SHAPES.clear()
             _SHAPES[key] = shape
     if shape is None:
