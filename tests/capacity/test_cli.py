@@ -31,6 +31,7 @@ def test_capacity_text_json_and_html(env: Path, capsys: pytest.CaptureFixture[st
     assert "forecasts backtested" in out
     assert "MAPE" in out
     html = page.read_text()
+    assert page.stat().st_mode & 0o777 == 0o644
     assert html.count("<svg") >= 2
     assert not re.search(r"(src|href)=|<script|@import|url\(", html)
     assert main(["capacity", "report", "--json"]) == 3

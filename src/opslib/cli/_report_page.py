@@ -90,6 +90,7 @@ def write_page(path: Path, page: str) -> None:
         raise InputError(f"cannot write {path}: directory {folder} does not exist")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        os.fchmod(fd, 0o644)  # a report to share, not mkstemp's private 0600
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(page)
             handle.flush()
