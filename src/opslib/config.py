@@ -242,6 +242,11 @@ class MetricNames(_Model):
         le=30,
         description="seconds between two /metrics samples when Prometheus lacks a series",
     )
+    request_duration: str = Field(
+        "scraper_request_duration_seconds",
+        pattern=_METRIC_NAME,
+        description="a histogram of fetch times in seconds (optional: the weekly review's p50/p95)",
+    )
     container_cpu: str = Field(
         "container_cpu_usage_seconds_total",
         pattern=_METRIC_NAME,

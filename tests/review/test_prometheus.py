@@ -46,6 +46,17 @@ def _history(days: int, end: float) -> str:
         for t in times:
             total += STEP * (cores[1] if t >= week else cores[0])
             lines.append(f'container_cpu_usage_seconds_total{{{SERVICE}="{service}"}} {total} {t}')
+    lines.append("# TYPE scraper_request_duration_seconds histogram")
+    shares = {False: (0.96, 0.99, 1.0), True: (0.5, 0.8, 1.0)}  # this week: slower fetches
+    counts = [0.0, 0.0, 0.0]
+    for t in times:
+        for n, share in enumerate(shares[t >= week]):
+            counts[n] += 100 * share
+        for bound, count in zip(("0.1", "0.5", "1.0"), counts, strict=True):
+            lines.append(f'scraper_request_duration_seconds_bucket{{le="{bound}"}} {count} {t}')
+        lines.append(f'scraper_request_duration_seconds_bucket{{le="+Inf"}} {counts[2]} {t}')
+        lines.append(f"scraper_request_duration_seconds_count {counts[2]} {t}")
+        lines.append(f"scraper_request_duration_seconds_sum {counts[2] * 0.1} {t}")
     lines.append("# TYPE container_memory_working_set_bytes gauge")
     lines += [f'container_memory_working_set_bytes{{{SERVICE}="scraper"}} 2e8 {t}' for t in times]
     return "\n".join([*lines, "# EOF"]) + "\n"
@@ -118,6 +129,7 @@ def test_two_weeks_of_prometheus_rank_the_scraper_service(
     assert by[("cpu_rise", "scraper")].severity is Severity.CRITICAL
     assert by[("cpu_rise", "postgres")].severity is Severity.OK
     assert by[("throughput_drop", "processed")].value == pytest.approx(0, abs=0.02)
+    assert (by[("latency_rise", "fetch histogram")].value or 0) > 5  # p95 ~0.1 s -> ~0.9 s
     assert result.severity is Severity.CRITICAL
     services = [a for a in report.areas if a.kind == "service"]
     assert services[0].subject == "scraper"

@@ -68,11 +68,12 @@ def _by(prometheus: InstantQuery, promql: str, label: str | None, at: datetime) 
 def prometheus_trends(
     prometheus: InstantQuery, settings: Settings, end: datetime
 ) -> tuple[list[WeekOnWeek], list[str]]:
-    """Queue (average of the largest), items processed per day, and CPU cores and memory per
-    service, this week and the week before; and notes naming what Prometheus lacks."""
+    """Queue (average of the largest), items processed per day, CPU cores and memory per
+    service, and fetch time p50/p95 from the duration histogram, this week and the week
+    before; and notes naming what Prometheus lacks."""
     names = settings.metric_names
     label = names.service_label
-    queries = (
+    queries: tuple[tuple[str, str | None, str, str, str], ...] = (
         ("queue_size", None, "items", f"max(avg_over_time({names.queue}[7d]))", names.queue),
         ("processed_per_day", None, "items/day",
          f"sum(increase({names.processed}[7d])) / 7", names.processed),
@@ -81,6 +82,12 @@ def prometheus_trends(
         ("memory_bytes", label, "bytes",
          f"sum by ({label}) (avg_over_time({names.container_memory}[7d]))",
          names.container_memory),
+    )  # fmt: skip
+    buckets = f"sum by (le) (rate({names.request_duration}_bucket[7d]))"
+    queries += tuple(
+        (name, None, "ms", f"histogram_quantile({q}, {buckets}) * 1000",
+         f"{names.request_duration}_bucket")
+        for name, q in (("p50_ms", 0.5), ("p95_ms", 0.95))
     )  # fmt: skip
     figures: list[WeekOnWeek] = []
     notes: list[str] = []

@@ -334,6 +334,18 @@ def _prometheus_result(
                     shown,
                 )
             )
+        elif f.name == "p95_ms":
+            measurements.append(
+                Measurement(
+                    "latency_rise",
+                    None if change is None else round(change, 4),
+                    settings.threshold("review.latency_rise"),
+                    "fetch histogram",
+                    f"p95 {shown}",
+                )
+            )
+        elif f.name == "p50_ms":
+            continue  # shown in the table; p95 is the judged one
         elif f.name == "queue_size":
             measurements.append(
                 Measurement(
