@@ -508,9 +508,13 @@ def _storage_result(report: CapacityReport, settings: Settings) -> CheckResult:
         if line is not None and line.forecast and volume.free is None:
             days, note = None, volume.note
         measurements.append(Measurement("days_until_full", days, threshold, volume.name, note))
+    title = "database and backup volumes hold the forecast growth"
+    if all(m.value is None for m in measurements):
+        reason = "; ".join(f"{m.subject}: {m.note}" for m in measurements)
+        return CheckResult.unknown(SOP, title, reason)
     return CheckResult(
         SOP,
-        "database and backup volumes hold the forecast growth",
+        title,
         tuple(measurements),
         _STORAGE_REMEDY,
         tables=(volumes_table(report), forecast_table(report)),
@@ -536,6 +540,8 @@ def _replicas_result(
     if line.forecast and line.limit is None:
         days = None
         note = line.note or "the running scraper replicas are unknown (no Docker engine answered)"
+    if days is None:
+        return CheckResult.unknown(SOP, title, note)
     scaling = [s for s in report.scaling if "replica" in s]
     need = next((s for s in scaling if "opslib scale scraper" in s), "")
     remedy = (

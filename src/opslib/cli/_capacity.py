@@ -8,7 +8,13 @@ from typing import Any
 
 import click
 
-from opslib.capacity import CapacityReport, capacity_report, forecast_table, volumes_table
+from opslib.capacity import (
+    CapacityReport,
+    capacity_report,
+    forecast_chart,
+    forecast_table,
+    volumes_table,
+)
 from opslib.cli._context import AppContext, pass_app
 from opslib.cli._report_page import render_page, write_page
 from opslib.cli._review import result_payload
@@ -91,9 +97,12 @@ def report_cmd(app: AppContext, as_json: bool, html_file: Path | None) -> None:
     summary += [f"backtest of {name}: MAPE {b.mape:.1%} over the last {b.holdout_days} days"
                 for name, b in report.backtests]  # fmt: skip
     if html_file is not None:
+        shown = {chart.title for result in report.results for chart in result.charts}
+        more = [forecast_chart(line) for line in report.lines if line.history]
         page = render_page(
             "opslib capacity planning", describe_platform(settings), report.results,
             summary=summary, tables=(volumes_table(report), forecast_table(report)),
+            charts=[chart for chart in more if chart.title not in shown],
         )  # fmt: skip
         write_page(html_file, page)
     table = forecast_table(report)

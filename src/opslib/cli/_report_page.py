@@ -12,7 +12,7 @@ from pathlib import Path
 
 from opslib.errors import ConfigError, InputError
 from opslib.redact import redact
-from opslib.results import CheckResult, Table, worst
+from opslib.results import Chart, CheckResult, Table, worst
 
 __all__ = ["render_page", "write_page"]
 
@@ -54,9 +54,10 @@ def render_page(
     *,
     summary: Sequence[str] = (),
     tables: Sequence[Table] = (),
+    charts: Sequence[Chart] = (),
 ) -> str:
-    """The page: a heading, ``summary`` lines, each result (severity, message, tables,
-    charts), then the extra ``tables``."""
+    """The page: a heading, ``summary`` lines, the extra ``tables``, each result (severity,
+    message, tables, charts), then the extra ``charts``."""
     try:
         # The check report's renderer: the same charts as `pytest --html`.
         from opslib.pytest_plugin._svg import chart_svg
@@ -79,6 +80,9 @@ def render_page(
         parts.append(f"<pre>{_text(result.message())}</pre>")
         parts += [_table(t) for t in result.tables]
         parts += [f"<div>{chart_svg(chart)}</div>" for chart in result.charts]
+    if charts:
+        parts.append("<h2>More forecasts</h2>")
+        parts += [f"<div>{chart_svg(chart)}</div>" for chart in charts]
     parts.append("</body></html>\n")
     return "".join(parts)
 

@@ -163,10 +163,13 @@ def _domain_result(report: ReviewReport, settings: Settings, missing: str | None
         domain = subject or None
         rise, drop = change.latency_rise, change.success_drop
         if change.previous is None or change.this_week is None:
+            # A domain added or dropped: nothing to compare (the data-flow checks judge a
+            # domain that stopped delivering).
             note = "no requests " + ("this week" if change.this_week is None else "last week")
-            measurements.append(Measurement("requests", None, None, subject, note))
+            count = change.this_week.requests if change.this_week else 0
+            measurements.append(Measurement("requests", count, Threshold(), subject, note))
             continue
-        if change.this_week.p95_ms is not None:
+        if change.this_week.p95_ms is not None and rise is not None:
             measurements.append(
                 Measurement(
                     "latency_rise",
@@ -176,7 +179,7 @@ def _domain_result(report: ReviewReport, settings: Settings, missing: str | None
                     f"p95 {_ms(change.this_week.p95_ms)} ms, was {_ms(change.previous.p95_ms)}",
                 )
             )
-        if change.this_week.success_rate is not None:
+        if change.this_week.success_rate is not None and drop is not None:
             measurements.append(
                 Measurement(
                     "success_drop",
@@ -322,6 +325,8 @@ def _prometheus_result(
     measurements = []
     for f in report.trends:
         change = f.change
+        if change is None and f.name != "queue_size":
+            continue  # new this week, gone, or zero before: in the table, nothing to judge
         shown = f"{_value(f.this_week, f.unit)}, was {_value(f.previous, f.unit)}"
         if f.name == "processed_per_day":
             drop = None if change is None else round(-change, 4)
@@ -349,10 +354,10 @@ def _prometheus_result(
         elif f.name == "queue_size":
             measurements.append(
                 Measurement(
-                    "queue_change",
-                    None if change is None else round(change, 4),
-                    None,
-                    "queue",
+                    "queue_size",
+                    None if f.this_week is None else round(f.this_week, 2),
+                    Threshold(unit=f.unit),
+                    "7-day average",
                     shown,
                 )
             )
