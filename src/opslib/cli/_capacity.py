@@ -16,7 +16,7 @@ from opslib.capacity import (
     volumes_table,
 )
 from opslib.cli._context import AppContext, pass_app
-from opslib.cli._report_page import render_page, write_page
+from opslib.cli._report_page import html_option, json_option, render_page, write_page
 from opslib.cli._review import result_payload
 from opslib.config import Settings
 from opslib.connect import describe_platform, open_platform, open_prometheus
@@ -78,9 +78,8 @@ def _payload(report: CapacityReport) -> dict[str, Any]:
 
 
 @capacity.command("report")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a self-contained HTML page with charts to this file.")  # fmt: skip
+@json_option
+@html_option
 @pass_app
 def report_cmd(app: AppContext, as_json: bool, html_file: Path | None) -> None:
     """Storage growth (table and database sizes, rows per day), disk free on the database and

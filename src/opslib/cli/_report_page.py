@@ -10,11 +10,21 @@ from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+import click
+
 from opslib.errors import ConfigError, InputError
 from opslib.redact import redact
 from opslib.results import Chart, CheckResult, Table, worst
 
-__all__ = ["render_page", "write_page"]
+__all__ = ["html_option", "json_option", "render_page", "write_page"]
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Machine-readable output on stdout."
+)
+html_option = click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML page with charts to this file.",
+)  # fmt: skip
 
 _STYLE = """
 body{font-family:sans-serif;margin:24px;color:#222;max-width:1100px}

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from opslib.cli._context import AppContext, pass_app
-from opslib.cli._report_page import render_page, write_page
+from opslib.cli._report_page import html_option, json_option, render_page, write_page
 from opslib.connect import describe_platform, open_prometheus
 from opslib.results import CheckResult, worst
 from opslib.review import ReviewReport, areas_table, performance_review
@@ -68,9 +68,8 @@ def _payload(report: ReviewReport) -> dict[str, Any]:
 
 
 @review.command("weekly")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a self-contained HTML page with charts to this file.")  # fmt: skip
+@json_option
+@html_option
 @pass_app
 def weekly_cmd(app: AppContext, as_json: bool, html_file: Path | None) -> None:
     """The last 7 days against the 7 before: response time p50/p95 and success rate by domain,
