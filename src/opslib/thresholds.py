@@ -33,7 +33,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "quality.avg_confidence": Threshold(warn=0.85, crit=0.7, bad="below"),
         "quality.domain_confidence": Threshold(warn=0.8, crit=0.6, bad="below"),
         # emergency.data_quality: per domain (opslib quality by-domain)
-        "quality.missing_price_rate": Threshold(warn=0.1, crit=0.25, unit="of rows"),
+        "quality.missing_price_rate": Threshold(warn=0.2, crit=0.4, unit="of rows"),
         "quality.implausible_prices": Threshold(warn=0.01, crit=0.05, unit="of prices"),
         "quality.overdue_urls": Threshold(warn=0.05, crit=0.2, unit="of URLs"),
         "quality.confidence_drift": Threshold(warn=3, unit="sigma"),

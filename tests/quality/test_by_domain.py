@@ -146,18 +146,18 @@ def test_without_a_currency_column_changes_are_skipped_with_a_note(
 
 
 def test_missing_price_rate_is_judged_per_domain(platform_db: Database, settings: Settings) -> None:
-    _steady(platform_db, "alpha.test", missing_every=3)  # a third of the rows
-    _steady(platform_db, "bravo.test", missing_every=15, start=10)  # 2 of 30
+    _steady(platform_db, "alpha.test", missing_every=2)  # half of the rows
+    _steady(platform_db, "bravo.test", missing_every=6, start=10)  # 5 of 30: out of stock
     result = missing_price_rates(platform_db, settings)
     assert result.severity is Severity.CRITICAL
     assert [m.subject for m in result.problems] == ["alpha.test"]
-    assert _measured(result, "missing_price_rate", "alpha.test") == pytest.approx(10 / 30, 1e-3)
-    assert _measured(result, "missing_price_rate", "bravo.test") == pytest.approx(2 / 30, 1e-3)
-    assert "10 of 30 rows without a price" in result.message()
+    assert _measured(result, "missing_price_rate", "alpha.test") == pytest.approx(0.5)
+    assert _measured(result, "missing_price_rate", "bravo.test") == pytest.approx(5 / 30, 1e-3)
+    assert "15 of 30 rows without a price" in result.message()
     assert "opslib sites changes" in result.message()
     # A shop whose products are mostly out of stock gets its own limit.
     relaxed = Settings(
-        domains={"alpha.test": {"thresholds": {"quality.missing_price_rate": {"crit": 0.5}}}}
+        domains={"alpha.test": {"thresholds": {"quality.missing_price_rate": {"crit": 0.6}}}}
     )
     assert missing_price_rates(platform_db, relaxed).severity is Severity.WARNING
 

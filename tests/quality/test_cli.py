@@ -40,14 +40,14 @@ def test_text_table_and_ok(env: TestDatabase, capsys: pytest.CaptureFixture[str]
 
 
 def test_json_figures_and_critical(env: TestDatabase, capsys: pytest.CaptureFixture[str]) -> None:
-    _steady(env, "alpha.test", missing_every=3)
+    _steady(env, "alpha.test", missing_every=2)
     _steady(env, "bravo.test", start=10)
     assert main(["quality", "by-domain", "--json", "--hours", "2"]) == 2
     payload = json.loads(capsys.readouterr().out)
     assert payload["severity"] == "CRITICAL"
     assert payload["hours"] == 2
     alpha, bravo = payload["domains"]
-    assert (alpha["domain"], alpha["rows"], alpha["missing"]) == ("alpha.test", 35, 10)
+    assert (alpha["domain"], alpha["rows"], alpha["missing"]) == ("alpha.test", 35, 15)
     assert alpha["zero"] == 0
     assert alpha["currency_changes"] == 0
     judged = {m["name"]: m["severity"] for m in alpha["measurements"]}
