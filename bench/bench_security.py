@@ -124,14 +124,23 @@ took = time.perf_counter() - begin
 top = result.suspects[0].client if result.suspects else "-"
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(analyzer.lines, took, rss, len(result.clients), len(result.suspects), top)
+why = {}
+for s in result.suspects:
+    for r in s.reasons:
+        k = r.split(" (")[0].split(" ", 1)[-1]
+        why[k] = why.get(k, 0) + 1
+print(sorted(why.items(), key=lambda kv: -kv[1])[:5], file=sys.stderr)
 """
 
 
 def _analyse(log: Path, limit_bytes: int = 0) -> tuple[int, float, int, int, int, str]:
-    out = subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(log), str(limit_bytes)],
         capture_output=True, text=True, check=True,
-    ).stdout.split()  # fmt: skip
+    )  # fmt: skip
+    if not limit_bytes:
+        print(f"  suspects' reasons: {done.stderr.strip()}")
+    out = done.stdout.split()
     return int(out[0]), float(out[1]), int(out[2]), int(out[3]), int(out[4]), out[5]
 
 

@@ -93,6 +93,7 @@ def test_keys_are_fingerprinted_never_shown() -> None:
     assert key.requests == 55
     assert key.auth_failures == 50
     assert set(key.related) == {"10.0.0.1", "10.0.0.2"}
+    assert key.peak_per_minute == 0  # bursts are judged per address
     assert secret not in repr(analysis.as_dict())
 
 

@@ -484,9 +484,7 @@ class Analyzer:
                 return
             st = self.keys[fp] = _Stats(ip_st.first)
             st.cur = ip_st.cur
-        st.last = max(st.last, ip_st.last)
-        st.cur_n += n
-        st.peak = max(st.peak, st.cur_n)
+        st.last = max(st.last, ip_st.last)  # bursts are judged per address, not per key
         st.requests += n
         if bad:
             st.errors += n
