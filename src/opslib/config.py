@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -232,9 +233,10 @@ class MetricNames(_Model):
         "domain", pattern=_LABEL_NAME, description="the label naming the shop domain"
     )
     reason_label: str | None = Field(
-        "outcome",
+        None,
         pattern=_LABEL_NAME,
-        description="the errors counter's label saying why a fetch failed (optional)",
+        description="the errors counter's label saying why a fetch failed (optional; default:"
+        " any of reason, kind, outcome, status, code, error, type, cause)",
     )
     sample_seconds: float = Field(
         5.0,
@@ -462,6 +464,55 @@ class MaintenanceSettings(_Model):
     )
 
 
+class RateLimitSettings(_Model):
+    """Per-domain rate limits every replica shares (``opslib.ratelimit.RateLimiter``).
+
+    A domain without a limit of its own (``opslib ratelimit set``) gets ``default_rate`` and
+    ``default_burst``: a domain is never scraped without a limit. Permits are reserved from the
+    database in batches sized to about ``batch_seconds`` of a process's demand (at most
+    ``max_batch``); an unused permit lapses after at most ``hold_seconds``.
+    """
+
+    default_rate: float = Field(10.0, gt=0, le=1_000_000, description="permits per second")
+    default_burst: int = Field(20, ge=1, le=1_000_000)
+    batch_seconds: float = Field(0.1, gt=0, le=10)
+    max_batch: int = Field(500, ge=1, le=100_000)
+    hold_seconds: float = Field(1.0, gt=0, le=60)
+    lease_seconds: float = Field(
+        120.0, gt=0, le=3600, description="a concurrency lease never released expires then"
+    )
+
+
+class DomainControlSettings(_Model):
+    """Cooldown, pause and strategies (``opslib.domains.DomainControls``), and auto-cooldown.
+
+    ``is_allowed`` and ``strategy`` read the database at most once per ``cache_seconds``. Auto-
+    cooldown starts a cooldown of ``cooldown_minutes`` on a domain whose share of banned
+    requests in ``scrape_logs`` over the last ``ban_window_minutes`` reaches ``ban_share``
+    (with at least ``min_requests`` requests); with ``auto_cooldown`` the scrapers run it every
+    ``auto_every_seconds``, else ``opslib domains auto-cooldown`` does (cron, a check).
+    """
+
+    cache_seconds: float = Field(5.0, ge=0, le=300)
+    ban_share: float = Field(0.5, gt=0, le=1)
+    ban_window_minutes: float = Field(5.0, gt=0, le=24 * 60)
+    min_requests: int = Field(20, ge=1)
+    cooldown_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
+    ban_outcomes: tuple[str, ...] = Field(
+        ("banned",), description="scrape_logs outcome values that are a ban"
+    )
+    ban_statuses: tuple[int, ...] = Field(
+        (403, 429), description="without an outcome column: status codes that are a ban"
+    )
+    auto_cooldown: bool = Field(
+        False, description="scrapers run auto-cooldown (else: opslib domains auto-cooldown)"
+    )
+    auto_every_seconds: float = Field(
+        30.0, gt=0, le=3600, description="how often a scraper runs auto-cooldown"
+    )
+    max_cooldown_hours: float = Field(168.0, gt=0, description="a longer --for is refused")
+
+
 class SecuritySettings(_Model):
     """Security incident response (``opslib security``, :mod:`opslib.security`).
 
@@ -530,55 +581,13 @@ class LogSettings(_Model):
         Path("reports/log-patterns.json"),
         description="the baseline --new compares with when --baseline is not given",
     )
-
-
-class RateLimitSettings(_Model):
-    """Per-domain rate limits every replica shares (``opslib.ratelimit.RateLimiter``).
-
-    A domain without a limit of its own (``opslib ratelimit set``) gets ``default_rate`` and
-    ``default_burst``: a domain is never scraped without a limit. Permits are reserved from the
-    database in batches sized to about ``batch_seconds`` of a process's demand (at most
-    ``max_batch``); an unused permit lapses after at most ``hold_seconds``.
-    """
-
-    default_rate: float = Field(10.0, gt=0, le=1_000_000, description="permits per second")
-    default_burst: int = Field(20, ge=1, le=1_000_000)
-    batch_seconds: float = Field(0.1, gt=0, le=10)
-    max_batch: int = Field(500, ge=1, le=100_000)
-    hold_seconds: float = Field(1.0, gt=0, le=60)
-    lease_seconds: float = Field(
-        120.0, gt=0, le=3600, description="a concurrency lease never released expires then"
+    files: list[Path] = Field(
+        default_factory=list,
+        description="the scrapers' log files, read instead of their containers' logs",
     )
-
-
-class DomainControlSettings(_Model):
-    """Cooldown, pause and strategies (``opslib.domains.DomainControls``), and auto-cooldown.
-
-    ``is_allowed`` and ``strategy`` read the database at most once per ``cache_seconds``. Auto-
-    cooldown starts a cooldown of ``cooldown_minutes`` on a domain whose share of banned
-    requests in ``scrape_logs`` over the last ``ban_window_minutes`` reaches ``ban_share``
-    (with at least ``min_requests`` requests); with ``auto_cooldown`` the scrapers run it every
-    ``auto_every_seconds``, else ``opslib domains auto-cooldown`` does (cron, a check).
-    """
-
-    cache_seconds: float = Field(5.0, ge=0, le=300)
-    ban_share: float = Field(0.5, gt=0, le=1)
-    ban_window_minutes: float = Field(5.0, gt=0, le=24 * 60)
-    min_requests: int = Field(20, ge=1)
-    cooldown_minutes: float = Field(30.0, gt=0, le=7 * 24 * 60)
-    ban_outcomes: tuple[str, ...] = Field(
-        ("banned",), description="scrape_logs outcome values that are a ban"
+    tail_bytes: int = Field(
+        16 << 20, ge=4096, le=1 << 34, description="bytes read from the end of each log file"
     )
-    ban_statuses: tuple[int, ...] = Field(
-        (403, 429), description="without an outcome column: status codes that are a ban"
-    )
-    auto_cooldown: bool = Field(
-        False, description="scrapers run auto-cooldown (else: opslib domains auto-cooldown)"
-    )
-    auto_every_seconds: float = Field(
-        30.0, gt=0, le=3600, description="how often a scraper runs auto-cooldown"
-    )
-    max_cooldown_hours: float = Field(168.0, gt=0, description="a longer --for is refused")
 
 
 class ProcedureSettings(_Model):
@@ -868,11 +877,11 @@ class Settings(BaseSettings):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
+    sites: SiteSettings = Field(default_factory=SiteSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     domain_controls: DomainControlSettings = Field(default_factory=DomainControlSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
-    logs: LogSettings = Field(default_factory=LogSettings)
-    sites: SiteSettings = Field(default_factory=SiteSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 
@@ -941,6 +950,12 @@ class Settings(BaseSettings):
         if path is None:
             return init_settings, env
         return init_settings, env, TomlConfigSettingsSource(settings_cls, path)
+
+    @property
+    def error_window_span(self) -> timedelta:
+        """``error_window`` as a duration (``1h`` -> one hour)."""
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[self.error_window[-1]]
+        return timedelta(**{unit: int(self.error_window[:-1])})
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret this configuration holds, for masking output (never print them): the

@@ -58,6 +58,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "proxies.leaking": Threshold(warn=0.5, crit=0.5, unit="proxies"),
         # emergency.high_error_rate: a random sample of active proxies tested now
         "proxies.sample_failing": Threshold(warn=0.2, crit=0.5, unit="of sampled"),
+        # emergency.high_error_rate: the scrapers' logs (opslib.logs.error_patterns)
+        "logs.new_error_patterns": Threshold(warn=0, unit="patterns"),
         # daily.health: an open maintenance window past its expected end is stuck
         "maintenance.overdue": Threshold(crit=0, unit="min"),
         # maintenance.pre_deploy / maintenance.post_deploy: the deploy gate (opslib.gate)

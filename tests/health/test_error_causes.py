@@ -11,7 +11,10 @@ from opslib.health import Cause, action_for, classify_error, error_causes
 from opslib.results import Severity
 from tests.health.fakes import FakePrometheus
 
-ERRORS = "sum by (domain, outcome) (rate(scraper_errors_total[1h]))"
+ERRORS = (
+    "sum by (domain, reason, kind, outcome, status, code, error, type, cause)"
+    " (rate(scraper_errors_total[1h]))"
+)
 REQUESTS = "sum by (domain) (rate(scraper_requests_total[1h]))"
 
 
@@ -81,14 +84,31 @@ def test_quiet_fleet_is_ok_and_no_series_is_unknown() -> None:
     assert error_causes(_prometheus([], {}), Settings()).severity is Severity.UNKNOWN
 
 
-def test_without_a_reason_label_the_cause_is_unknown() -> None:
-    settings = Settings(metric_names=MetricNames(reason_label=None))
+def test_labels_read_together_and_a_configured_label() -> None:
+    prometheus = _prometheus(
+        [
+            Sample({"domain": "a.test", "kind": "http_error", "code": "429"}, 0.5),
+            Sample({"domain": "a.test", "kind": "http_error", "code": "503"}, 0.2),
+        ],
+        {"a.test": 1.0},
+    )
+    (bad,) = error_causes(prometheus, Settings()).problems
+    assert "rate-limiting us (http_error 429 71%, http_error 503 29%)" in bad.note
+    settings = Settings(metric_names=MetricNames(reason_label="why"))
     prometheus = FakePrometheus(
         vectors={
-            "sum by (domain) (rate(scraper_errors_total[1h]))": [Sample({"domain": "a.test"}, 1.0)],
+            "sum by (domain, why) (rate(scraper_errors_total[1h]))": [
+                Sample({"domain": "a.test", "why": "captcha"}, 1.0)
+            ],
             REQUESTS: [Sample({"domain": "a.test"}, 2.0)],
         }
     )
+    assert "blocking us" in error_causes(prometheus, settings).problems[0].note
+
+
+def test_without_a_reason_label_the_cause_is_unknown() -> None:
+    prometheus = _prometheus([Sample({"domain": "a.test"}, 1.0)], {"a.test": 2.0})
+    settings = Settings()
     result = error_causes(prometheus, settings)
     assert result.severity is Severity.CRITICAL
     assert "likely cause: unknown" in result.problems[0].note

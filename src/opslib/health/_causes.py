@@ -31,7 +31,17 @@ class Cause(Enum):
 _RULES: tuple[tuple[Cause, re.Pattern[str]], ...] = (
     (Cause.RATE_LIMITED, re.compile(r"\b429\b|rate.?limit|too.?many|throttl|retry.?after", re.I)),
     (Cause.BLOCKED, re.compile(r"\b403\b|\bban|captcha|block|forbidden|denied|\bbot\b", re.I)),
-    (Cause.PROXIES, re.compile(r"prox|socks|tunnel|\b407\b", re.I)),
+    # "proxy" alone may only name the route ("... via proxy 10.0.0.1:3128"): a proxy fault
+    # says what went wrong with it.
+    (
+        Cause.PROXIES,
+        re.compile(
+            r"proxy.?error|proxy.{0,24}(refus|fail|time|unreach|auth|closed|reset|dead)|"
+            # through a proxy, a connection that fails is the connection to the proxy
+            r"(connect|refused|reset|unreachable).*\bproxy\b|socks|tunnel|\b407\b",
+            re.I,
+        ),
+    ),
     (Cause.EXTRACTION, re.compile(r"pars|extract|selector|price.?not|no.?price", re.I)),
     (Cause.SLOW, re.compile(r"time.?out|timed.?out|deadline|slow", re.I)),
     (

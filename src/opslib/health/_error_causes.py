@@ -1,8 +1,9 @@
 """emergency.high_error_rate, part 1: which domains err, how much, and most likely why.
 
 The same Prometheus series as the daily error-rate check, split by domain and by the errors
-counter's reason label (``metric_names.reason_label``, optional): the reason that dominates a
-domain's errors names the likely cause, and with it the runbook's action as a command.
+counter's labels that say why (``metric_names.reason_label``, else any of
+:data:`REASON_LABELS`): the reason that dominates a domain's errors names the likely cause, and
+with it the runbook's action as a command.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from opslib.health._causes import Cause, action_for, classify_error
 from opslib.health._error_rate import MetricQuery
 from opslib.results import CheckResult, Measurement, Severity, Table
 
-__all__ = ["error_causes"]
+__all__ = ["REASON_LABELS", "error_causes"]
 
 SOP = "emergency.high_error_rate"
+REASON_LABELS = ("reason", "kind", "outcome", "status", "code", "error", "type", "cause")
+"""Labels of the errors counter that say why, looked for when ``metric_names.reason_label``
+is not set (their values are read together: ``kind="http_error" code="429"``)."""
 
 
 def error_causes(prometheus: MetricQuery, settings: Settings) -> CheckResult:
@@ -26,15 +30,15 @@ def error_causes(prometheus: MetricQuery, settings: Settings) -> CheckResult:
     names = settings.metric_names
     window = settings.error_window
     title = f"error rate by domain over {window}, with the likely cause"
-    reason = names.reason_label
-    by = f"{names.domain_label}, {reason}" if reason else names.domain_label
+    labels = (names.reason_label,) if names.reason_label else REASON_LABELS
+    by = ", ".join((names.domain_label, *labels))
     errors: dict[str, dict[str, float]] = defaultdict(dict)
     error_series = prometheus.query(f"sum by ({by}) (rate({names.errors}[{window}]))")
     for sample in error_series:
         domain = sample.labels.get(names.domain_label)
         if domain is not None and sample.value == sample.value and sample.value > 0:
-            why = sample.labels.get(reason, "") if reason else ""
-            errors[domain][why] = sample.value
+            why = " ".join(sample.labels[r] for r in labels if sample.labels.get(r))
+            errors[domain][why] = errors[domain].get(why, 0.0) + sample.value
     requests = {
         s.labels[names.domain_label]: s.value
         for s in prometheus.query(

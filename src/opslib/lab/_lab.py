@@ -552,6 +552,9 @@ class Lab:
         ]
         if runtime.mode == "local":
             lines.append("# workers run as local processes: no containers to find")
+            logs = [str(self.supervisor.log_file(f"scraper-{i}")) for i in range(settings.workers)]
+            lines += ["", "# their logs (checks/emergency/high_error_rate)", "[logs]"]
+            lines.append(f"files = {toml_value(logs)}")
         for name, limits in sorted(lab_thresholds(settings).items()):
             lines += ["", f"[thresholds.{toml_value(name)}]"]
             lines += [f"{key} = {toml_value(value)}" for key, value in limits.items()]

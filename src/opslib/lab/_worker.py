@@ -69,7 +69,7 @@ __all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
 
 _log = logging.getLogger("scraper")
 
-ERROR_KINDS = ("http_error", "timeout", "proxy_error", "banned")
+ERROR_KINDS = ("http_error", "rate_limited", "timeout", "proxy_error", "banned")
 _THREADS = 6
 _PERMIT_TIMEOUT = 1.0  # seconds a fetch thread waits for a rate-limit permit, then moves on
 _TIMEOUT = httpx.Timeout(5.0, connect=2.0)
@@ -400,7 +400,9 @@ class Worker:
         self.metrics.duration.observe(result.duration_ms / 1000)
         self.metrics.proxy_requests.labels(lease.url, lease.country or "", result.outcome).inc()
         if result.outcome != "ok":
-            self.metrics.errors.labels(domain, result.outcome).inc()
+            # a 429 is its own kind, as a platform that tells causes apart labels it
+            kind = "rate_limited" if result.status == 429 else result.outcome
+            self.metrics.errors.labels(domain, kind).inc()
             _log.error("GET %s failed: %s via proxy %s", url["url"], result.reason(),
                        _address(lease.url))  # fmt: skip
         if result.retry_after is not None:

@@ -7,6 +7,7 @@ and :func:`new_patterns` tell which patterns a stored run did not have.
 """
 
 from opslib.logs._baseline import load_baseline, new_patterns, save_baseline
+from opslib.logs._check import LogStreams, error_patterns, recent_log_lines
 from opslib.logs._header import Header, HeaderParser
 from opslib.logs._mask import WILDCARD, domains_in, mask
 from opslib.logs._miner import OTHER_ID, Pattern, PatternMiner
@@ -18,13 +19,16 @@ __all__ = [
     "WILDCARD",
     "Header",
     "HeaderParser",
+    "LogStreams",
     "Pattern",
     "PatternMiner",
     "domains_in",
+    "error_patterns",
     "load_baseline",
     "mask",
     "new_patterns",
     "parse_log_time",
     "read_lines",
+    "recent_log_lines",
     "save_baseline",
 ]

@@ -10,7 +10,7 @@ The emergency suite and ``opslib sites verify`` call::
     site_availability(report)           # a CheckResult for the suites (ops_verdict)
 """
 
-from opslib.sites._check import VERDICT_LIMIT, site_availability
+from opslib.sites._check import VERDICT_LIMIT, site_availability, sites_that_err
 from opslib.sites._content import BODY_LIMIT, classify_answer, retry_after_seconds
 from opslib.sites._judge import failing_proxies, judge
 from opslib.sites._model import Outcome, Probe, SiteReport, SiteTarget, SiteVerdict, Verdict
@@ -38,5 +38,6 @@ __all__ = [
     "sample_proxies",
     "site_availability",
     "site_targets",
+    "sites_that_err",
     "verify_sites",
 ]

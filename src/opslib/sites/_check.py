@@ -4,10 +4,17 @@ remediation."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from opslib.adapters import Database
+from opslib.config import Settings
+from opslib.proxies import ProxyPool
 from opslib.results import CheckResult, Measurement, Severity, Table, Threshold
 from opslib.sites._model import Outcome, SiteReport, SiteVerdict
+from opslib.sites._targets import site_targets
+from opslib.sites._verify import sample_proxies, verify_sites
 
-__all__ = ["VERDICT_LIMIT", "site_availability"]
+__all__ = ["VERDICT_LIMIT", "site_availability", "sites_that_err"]
 
 VERDICT_LIMIT = Threshold(warn=0.5, crit=1.5)
 """What a site's ``verdict`` measurement (0 up, 1 slow or warning, 2 red) is judged by."""
@@ -54,3 +61,18 @@ def site_availability(report: SiteReport, sop: str = "emergency.high_error_rate"
         remediation,
         tables=(table,),
     )
+
+
+def sites_that_err(
+    domains: Sequence[str], db: Database, settings: Settings, sop: str = "emergency.high_error_rate"
+) -> CheckResult:
+    """The availability of ``domains`` (those whose error rate is over its threshold), each
+    verified directly and through ``sites.via_proxies`` pool proxies. With none, nothing is
+    fetched: the verification's own requests would add to a rate-limited site's load."""
+    if not domains:
+        quiet = Measurement("erring_domains", 0, note="no domain over its error threshold")
+        return CheckResult(sop, "site availability of the domains that err", (quiet,))
+    pool = ProxyPool(db, settings.proxies)
+    sample = sample_proxies(pool, settings.sites.via_proxies)
+    report = verify_sites(site_targets(db, settings.tables, domains), settings, sample)
+    return site_availability(report, sop)
