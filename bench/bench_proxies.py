@@ -12,6 +12,8 @@ Measures side by side in one run:
    the same mix, extrapolated to 1,000.
 2. ``ProxyPool.acquire`` + ``report`` cycles per second from 1 and from 4 processes sharing one
    pool in PostgreSQL (a scratch cluster of the bench's own, removed afterwards).
+3. The same from 1 process with every proxy's password in plain text and sealed at rest
+   (``proxies.encryption_keys``: each lease opens a Fernet token), and one opening's cost.
 
 The proxies and the judge are asyncio servers in a child process, so the measured process runs
 only the tester (its peak RSS is the tester's) and the two do not share a GIL.
@@ -35,13 +37,23 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from opslib.adapters import Database
 from opslib.config import ProxySettings
 from opslib.errors import NoProxyAvailable
 from opslib.lab._postgres import PostgresCluster
 from opslib.migrations import migrate
-from opslib.proxies import Outcome, Proxy, ProxyPool, parse_proxy_url, probe_proxies
+from opslib.proxies import (
+    Outcome,
+    PasswordSealer,
+    Proxy,
+    ProxyPool,
+    parse_proxy_url,
+    probe_proxies,
+    reseal_passwords,
+)
 
 N_PROXIES = 1000
 MIX = {"fast": 0.7, "slow": 0.1, "dead": 0.1, "blackhole": 0.1}
@@ -235,12 +247,16 @@ def bench_testing(rounds: int, timeouts: list[float]) -> None:
 # 2. acquire + report from several processes
 
 
-def _cycles(dsn: str, seconds: float, start_at: float) -> tuple[int, int, list[float]]:
-    """(cycles, refusals, per-cycle ms) of acquire + report for ``seconds`` from ``start_at``."""
+def _cycles(
+    dsn: str, seconds: float, start_at: float, key: str | None = None
+) -> tuple[int, int, list[float]]:
+    """(cycles, refusals, per-cycle ms) of acquire + report for ``seconds`` from ``start_at``
+    (with ``key``: the pool's passwords are sealed and every lease opens one)."""
     done = refused = 0
     times: list[float] = []
+    keys = [SecretStr(key)] if key else []
     with Database(dsn) as db:
-        pool = ProxyPool(db, ProxySettings(failures_to_backoff=100))
+        pool = ProxyPool(db, ProxySettings(failures_to_backoff=100, encryption_keys=keys))
         db.fetch_one("SELECT 1")
         time.sleep(max(0.0, start_at - time.time()))
         end = time.perf_counter() + seconds
@@ -256,11 +272,11 @@ def _cycles(dsn: str, seconds: float, start_at: float) -> tuple[int, int, list[f
     return done, refused, times
 
 
-def _throughput(dsn: str, processes: int) -> tuple[float, float, int]:
+def _throughput(dsn: str, processes: int, key: str | None = None) -> tuple[float, float, int]:
     start_at = time.time() + 1.5  # every process connected before the clock starts
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(processes) as workers:
-        results = workers.starmap(_cycles, [(dsn, POOL_SECONDS, start_at)] * processes)
+        results = workers.starmap(_cycles, [(dsn, POOL_SECONDS, start_at, key)] * processes)
     total = sum(r[0] for r in results)
     times = [t for r in results for t in r[2]]
     return total / POOL_SECONDS, statistics.median(times), sum(r[1] for r in results)
@@ -289,6 +305,7 @@ def bench_pool() -> None:
         with Database(cluster.dsn) as db:
             row = db.fetch_one("SELECT sum(requests)::bigint AS n FROM opslib.proxies")
         recorded = int(row["n"]) if row else 0
+        sealing = _bench_sealing(cluster.dsn)
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
@@ -300,6 +317,30 @@ def bench_pool() -> None:
         f" ({four[0] / one[0]:.2f}x one process; {four[2]} refusals)"
     )
     print(f"   reports recorded in the pool: {recorded:,} of {expected:,} made (none lost)")
+    plain, sealed, open_us = sealing
+    print(
+        "3. proxy passwords sealed at rest (proxies.encryption_keys), 1 process:"
+        f" {sealed:,.0f} cycles/s against {plain:,.0f} in plain text"
+        f" ({sealed / plain:.2f}x); opening one password: {open_us:.1f} us"
+    )
+
+
+def _bench_sealing(dsn: str) -> tuple[float, float, float]:
+    """acquire + report cycles/s with every proxy's password in plain text, then sealed; and
+    the cost of opening one sealed password."""
+    with Database(dsn) as db:
+        db.execute("UPDATE opslib.proxies SET username = 'user', password = 'pw-' || id")
+    plain = _throughput(dsn, 1)[0]
+    key = Fernet.generate_key().decode()
+    with Database(dsn) as db:
+        reseal_passwords(ProxyPool(db, ProxySettings(encryption_keys=[SecretStr(key)])))
+    sealed = _throughput(dsn, 1, key)[0]
+    sealer = PasswordSealer([SecretStr(key)])
+    token = sealer.seal("pw-1")
+    began = time.perf_counter()
+    for _ in range(10_000):
+        sealer.open(token)
+    return plain, sealed, (time.perf_counter() - began) / 10_000 * 1e6
 
 
 def main() -> int:
