@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from opslib.errors import InputError
-from opslib.security import AddressSet, address_key, parse_network
+from opslib.security import AddressSet, Blocklist, address_key, parse_network
 
 _v4 = st.builds(
     lambda a, p: ipaddress.IPv4Network((a, p), strict=False),
@@ -78,3 +78,34 @@ def test_not_an_address() -> None:
 def test_bad_networks(text: str, message: str) -> None:
     with pytest.raises(InputError, match=message):
         parse_network(text)
+
+
+class _Rows:
+    """The blocklist's two refresh queries answered from a list of networks."""
+
+    def __init__(self, networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> None:
+        self.rows = [{"host": str(n.network_address), "bits": n.prefixlen} for n in networks]
+
+    def fetch_one(self, *_args: object) -> dict[str, object]:
+        return {"n": len(self.rows), "changed": 1, "next_expiry": None}
+
+    def fetch_all(self, *_args: object) -> list[dict[str, object]]:
+        return self.rows
+
+
+@settings(max_examples=100, deadline=None)
+@given(_nets, _addrs)
+def test_is_blocked_matches_ipaddress(
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    addresses: list[ipaddress.IPv4Address | ipaddress.IPv6Address],
+) -> None:
+    blocklist = Blocklist(_Rows(networks))  # type: ignore[arg-type]
+    probes = list(addresses) + [n.broadcast_address for n in networks]
+    for address in probes:
+        mapped = getattr(address, "ipv4_mapped", None)
+        expected = any(
+            (address.version == n.version and address in n) or (mapped is not None and mapped in n)
+            for n in networks
+        )
+        assert blocklist.is_blocked(str(address)) is expected, address
+        assert blocklist.is_blocked(str(address)) is expected  # and from the answer cache

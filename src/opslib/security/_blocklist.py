@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +55,13 @@ _LOAD: LiteralString = (
     "SELECT host(network) AS host, masklen(network) AS bits FROM opslib.blocklist WHERE " + _ACTIVE
 )
 MAX_REASON = 500
+_from_bytes, _pton, _AF_INET, _bisect = (
+    int.from_bytes,
+    socket.inet_pton,
+    socket.AF_INET,
+    bisect_right,
+)
+_V4_LAST = (1 << 32) - 1
 _CACHE_ENTRIES = 65_536
 
 
@@ -294,8 +302,18 @@ class Blocklist:
         hit = answers.get(ip)
         if hit is not None:
             return hit
-        key = address_key(ip)
-        found = key is not None and state[2].contains_key(key)
+        try:  # IPv4 inline (the common case); anything else through address_key
+            key: int | None = _from_bytes(_pton(_AF_INET, ip), "big")
+        except OSError:
+            key = address_key(ip)
+        if key is None:
+            found = False
+        else:
+            starts = state[2].starts
+            i = _bisect(starts, key) - 1
+            found = (i >= 0 and key <= state[2].ends[i]) or (
+                key > _V4_LAST and state[2].contains_key(key)
+            )
         if len(answers) >= _CACHE_ENTRIES:
             answers.clear()
         answers[ip] = found
