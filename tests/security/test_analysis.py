@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import tracemalloc
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from opslib.config import SecuritySettings
 from opslib.security import (
@@ -16,6 +19,8 @@ from opslib.security import (
     fingerprint,
     is_unusual_path,
 )
+from opslib.security._analysis import epoch_minute
+from opslib.security._read import window_start
 from tests.security._logs import NOW, clf, seconds
 
 
@@ -147,3 +152,25 @@ def test_memory_is_bounded_by_clients_not_lines() -> None:
 
     small, large = peak(2), peak(20)
     assert large < small * 1.5
+
+
+def test_a_long_log_is_read_from_the_window_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three hours of log, the last hour asked for: the file is entered by bisection on the
+    records' times, and every record of the window is still counted."""
+    monkeypatch.setattr("opslib.security._read._MARGIN", 256 * 1024)
+    path = tmp_path / "access.log"
+    start = NOW - timedelta(hours=3)
+    with path.open("wb") as fh:
+        for i in range(3 * 3600 * 4):  # four lines a second
+            fh.write(
+                clf(f"10.0.3.{i % 50}", f"/api/v1/prices?product={i}", at=start + seconds(i / 4))
+            )
+    analysis = analyze_security_logs(
+        SecuritySettings(), Policy(), files=[path], since="1h", now=NOW
+    )
+    assert analysis.parsed == 3600 * 4  # 09:00:00 to 09:59:59.75
+    assert analysis.lines < 2 * 3600 * 4  # not read from the start
+    with path.open("rb") as fh:
+        assert window_start(fh, epoch_minute(b"02/Dec/2026:09:00", b"+0000") or 0) > 0

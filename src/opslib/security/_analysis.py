@@ -23,6 +23,7 @@ __all__ = [
     "Analysis",
     "Analyzer",
     "ClientReport",
+    "epoch_minute",
     "fingerprint",
     "is_unusual_path",
 ]
@@ -75,7 +76,7 @@ def is_unusual_path(path: str | bytes) -> bool:
     return _UNUSUAL.search(raw) is not None
 
 
-def _minute(stamp: bytes, zone: bytes) -> int | None:
+def epoch_minute(stamp: bytes, zone: bytes) -> int | None:
     """Epoch minute of ``dd/Mon/yyyy:HH:MM`` in ``zone`` (``+hhmm``)."""
     try:
         day, month, year = int(stamp[0:2]), _MONTHS[stamp[3:6]], int(stamp[7:11])
@@ -349,7 +350,7 @@ class Analyzer:
     def _minute_of(self, stamp: bytes, zone: bytes) -> int | None:
         t = self._minutes.get((stamp, zone), -1)
         if t == -1:
-            t = self._minutes[(stamp, zone)] = _minute(stamp, zone)
+            t = self._minutes[(stamp, zone)] = epoch_minute(stamp, zone)
         return t
 
     def feed_columns(self, cols: Columns, parsed: int | None = None) -> None:

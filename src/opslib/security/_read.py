@@ -11,9 +11,9 @@ from typing import IO, Protocol
 from opslib.adapters import LogLine
 from opslib.config import SecuritySettings, Settings
 from opslib.errors import InputError
-from opslib.security._analysis import Analysis, Analyzer, Policy
+from opslib.security._analysis import Analysis, Analyzer, Policy, epoch_minute
 from opslib.security._blocklist import parse_duration
-from opslib.security._parse import iter_chunks
+from opslib.security._parse import iter_chunks, parse_chunk
 from opslib.security._ranges import address_key
 
 __all__ = [
@@ -84,6 +84,50 @@ def db_auth_failures(lines: Iterable[bytes]) -> dict[str, int]:
     return found
 
 
+_PROBE = 64 * 1024
+_MARGIN = 4 * 1024 * 1024  # read this much before the found offset: logs are nearly ordered
+
+
+def _first_minute(fh: IO[bytes], offset: int) -> int | None:
+    """The minute of the first record after the line break at or after ``offset``."""
+    fh.seek(offset)
+    data = fh.read(_PROBE)
+    if offset:
+        data = data[data.find(b"\n") + 1 :]
+    records, _lines = parse_chunk(data[: data.rfind(b"\n") + 1])
+    for record in records:
+        minute = epoch_minute(record[2], record[4])
+        if minute is not None:
+            return minute
+    return None
+
+
+def window_start(fh: IO[bytes], since_minute: int) -> int:
+    """An offset of a time-ordered log file from which every record of ``since_minute`` and
+    later follows (bisection on the records' times, less a margin); 0 when it cannot tell."""
+    try:
+        size = fh.seek(0, 2)
+    except OSError:
+        return 0
+    low, high = 0, size
+    if size <= 2 * _MARGIN:
+        return 0
+    while high - low > _PROBE:
+        mid = (low + high) // 2
+        minute = _first_minute(fh, mid)
+        if minute is None:
+            return 0  # not a format whose times we can read: read it all
+        if minute < since_minute:
+            low = mid
+        else:
+            high = mid
+    found = max(0, low - _MARGIN)
+    if found:  # start at a line boundary
+        fh.seek(found)
+        found += len(fh.readline())
+    return found
+
+
 def _open(source: str | Path) -> IO[bytes]:
     path = Path(source)
     try:
@@ -130,6 +174,7 @@ def analyze_security_logs(
     for path in paths:
         names.append(str(path))
         with _open(path) as fh:
+            fh.seek(window_start(fh, int(start.timestamp()) // 60))
             for chunk in iter_chunks(fh):
                 analyzer.feed_chunk(chunk)
     if platform is not None:
