@@ -302,6 +302,7 @@ class MonitoredUrlsTable(_Table):
     url: str = "url"
     check_interval: str = "check_interval"  # optional: else quality.default_interval_minutes
     active: str = "active"  # optional: without it every URL counts as monitored
+    priority: str = "priority"  # optional: opslib urls --priority needs it (urls.priorities)
 
 
 class PriceHistoryTable(_Table):
@@ -481,6 +482,41 @@ class RateLimitSettings(_Model):
     lease_seconds: float = Field(
         120.0, gt=0, le=3600, description="a concurrency lease never released expires then"
     )
+
+
+class UrlControlSettings(_Model):
+    """Pausing and slowing monitored URLs (``opslib urls pause|resume|interval``).
+
+    ``priorities`` names ranges of the priority column (inclusive), so ``--priority low`` means
+    what the platform means by it (the lab: 1 is the highest, 10 the lowest). A pause lasts
+    ``default_pause_hours`` unless ``--for`` says otherwise, at most ``max_pause_hours``. A
+    changed interval stays within ``interval_floor_seconds`` and ``interval_ceiling_seconds``;
+    a factor at most ``max_factor`` (or its inverse).
+    """
+
+    priorities: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"high": (1, 3), "normal": (4, 6), "low": (7, 10)},
+        description="name -> (lowest, highest) priority value it covers",
+    )
+    default_pause_hours: float = Field(2.0, gt=0, le=24 * 31)
+    max_pause_hours: float = Field(72.0, gt=0, le=24 * 31)
+    interval_floor_seconds: float = Field(5.0, gt=0)
+    interval_ceiling_seconds: float = Field(7 * 24 * 3600.0, gt=0)
+    max_factor: float = Field(10.0, ge=1, le=1000)
+
+    @field_validator("priorities")
+    @classmethod
+    def _ranges(cls, value: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        for name, (low, high) in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_-]*", name) or low > high:
+                raise ValueError(f"priorities.{name}: a lower-case name and (lowest, highest)")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> UrlControlSettings:
+        if self.interval_floor_seconds > self.interval_ceiling_seconds:
+            raise ValueError("interval_floor_seconds is above interval_ceiling_seconds")
+        return self
 
 
 class DomainControlSettings(_Model):
@@ -881,6 +917,7 @@ class Settings(BaseSettings):
     sites: SiteSettings = Field(default_factory=SiteSettings)
     ratelimit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     domain_controls: DomainControlSettings = Field(default_factory=DomainControlSettings)
+    urls: UrlControlSettings = Field(default_factory=UrlControlSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"

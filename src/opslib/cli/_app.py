@@ -57,6 +57,7 @@ def _register_optional() -> None:
     from opslib.cli._security import security
     from opslib.cli._sites import sites
     from opslib.cli._strategies import strategies
+    from opslib.cli._urls import urls
 
     cli.add_command(_lab.lab)
     cli.add_command(_backup.backup)
@@ -75,6 +76,7 @@ def _register_optional() -> None:
     cli.add_command(domains)
     cli.add_command(strategies)
     cli.add_command(security)
+    cli.add_command(urls)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
