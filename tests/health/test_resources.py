@@ -61,8 +61,8 @@ def test_message_names_the_container_measured_value_and_limits() -> None:
         "CRITICAL: container CPU and memory under thresholds",
         "  CRITICAL: cpu_percent[s-1] = 97.3 % (warn > 80 %, crit > 95 %)",
         "  WARNING: memory_percent[s-2] = 90 % (warn > 80 %, crit > 95 %)",
-        "  next: System Overload response: scale with `docker-compose up -d --scale scraper=N`, "
-        "raise limits (update_resource_limits), pause low-priority scraping",
+        "  next: System Overload response: `pytest checks/emergency/overload` (it names `opslib"
+        " scale scraper N`, `opslib limits set scraper`, `opslib urls pause --priority low`)",
     ]
 
 

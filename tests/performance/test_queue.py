@@ -101,8 +101,9 @@ def test_growing_queue_message_says_how_fast_and_what_to_do() -> None:
     assert result.message().splitlines() == [
         "WARNING: queue size under threshold and not growing",
         "  WARNING: queue_growth = 900 items/h (warn > 500 items/h, crit > 2000 items/h)",
-        "  next: System Overload response: scale scrapers (`docker-compose up -d --scale "
-        "scraper=N`), pause low-priority scraping, increase intervals",
+        "  next: System Overload response: `pytest checks/emergency/overload` (it names `opslib"
+        " urls pause --priority low`, `opslib urls interval --priority low --factor 2`, `opslib"
+        " scale scraper N`)",
     ]
 
 

@@ -80,8 +80,8 @@ def resource_usage(platform: UsageSource, settings: Settings) -> CheckResult:
         title=title,
         measurements=tuple(measurements),
         remediation=(
-            "System Overload response: scale with `docker-compose up -d --scale scraper=N`, "
-            "raise limits (update_resource_limits), pause low-priority scraping"
+            "System Overload response: `pytest checks/emergency/overload` (it names `opslib scale"
+            " scraper N`, `opslib limits set scraper`, `opslib urls pause --priority low`)"
         ),
         tables=(table,),
     )

@@ -25,8 +25,8 @@ __all__ = ["MetricsScrape", "RateQuery", "processing_rate", "queue_size"]
 
 SOP = "daily.performance"
 _REMEDY = (
-    "System Overload response: scale scrapers (`docker-compose up -d --scale scraper=N`), "
-    "pause low-priority scraping, increase intervals"
+    "System Overload response: `pytest checks/emergency/overload` (it names `opslib urls pause"
+    " --priority low`, `opslib urls interval --priority low --factor 2`, `opslib scale scraper N`)"
 )
 
 
