@@ -6,6 +6,7 @@ import click
 
 from opslib.cli._context import AppContext, pass_app
 from opslib.cli._db_activity import COMMANDS as ACTIVITY_COMMANDS
+from opslib.cli._db_maintain import COMMANDS as MAINTAIN_COMMANDS
 from opslib.migrations import MigrationSet, applied, available, migrate, pending
 
 __all__ = ["db"]
@@ -16,7 +17,7 @@ def db() -> None:
     """Database schema and maintenance; activity and slow queries under load."""
 
 
-for _command in ACTIVITY_COMMANDS:
+for _command in (*ACTIVITY_COMMANDS, *MAINTAIN_COMMANDS):
     db.add_command(_command)
 
 
