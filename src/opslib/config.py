@@ -67,6 +67,7 @@ __all__ = [
     "SlackChannel",
     "ThresholdSpec",
     "Timeouts",
+    "UpdateSettings",
     "WebhookChannel",
     "config_path",
     "load_settings",
@@ -661,6 +662,53 @@ _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _RESOLVE_HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 
 
+class UpdateSettings(_Model):
+    """Security updates (``opslib updates``, checks/monthly): the TLS endpoints whose
+    certificates are dated, and how ``apply`` rebuilds images and renews certificates."""
+
+    endpoints: list[str] = Field(
+        default_factory=list, description="TLS endpoints: host:port or https:// URLs"
+    )
+    ca_file: Path | None = Field(None, description="CA bundle to trust (default: the system's)")
+    timeout: float | None = Field(
+        None, gt=0, le=120, description="seconds per TLS handshake (default: timeouts.connect)"
+    )
+    check_registry: bool = Field(
+        True, description="ask the registry (through the engine) for each pulled image's tag"
+    )
+    services: list[str] = Field(
+        default_factory=list, description="services apply updates (empty: all of the project)"
+    )
+    build_contexts: dict[str, Path] = Field(
+        default_factory=dict, description="service -> directory its image is rebuilt from"
+    )
+    dockerfiles: dict[str, str] = Field(
+        default_factory=dict, description="service -> Dockerfile in its build context"
+    )
+    stop_timeout: float = Field(10.0, gt=0, le=3600, description="seconds before SIGKILL")
+    start_timeout: float = Field(
+        120.0, gt=0, le=3600, description="seconds a recreated container has to be running"
+    )
+    certbot_command: list[str] = Field(
+        default_factory=list, description="the certbot renew command (empty: not run)"
+    )
+    certbot_timeout: float = Field(300.0, gt=0, le=3600)
+    _paths = field_validator("ca_file", mode="before")(_not_empty_path)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        from opslib.errors import InputError
+        from opslib.updates._certs import Endpoint
+
+        for endpoint in value:
+            try:
+                Endpoint.parse(endpoint)
+            except InputError as exc:
+                raise ValueError(str(exc)) from exc
+        return value
+
+
 class SiteSettings(_Model):
     """Site verification (``opslib sites verify``): the request timeout, how many pool proxies
     each site is also fetched through, and what tells a shop's page from a block page."""
@@ -919,6 +967,7 @@ class Settings(BaseSettings):
     domain_controls: DomainControlSettings = Field(default_factory=DomainControlSettings)
     urls: UrlControlSettings = Field(default_factory=UrlControlSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    updates: UpdateSettings = Field(default_factory=UpdateSettings)
     actor: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
 

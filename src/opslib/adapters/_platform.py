@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 try:
     import docker
@@ -44,7 +45,14 @@ from opslib.adapters._time import parse_timestamp, unix_seconds
 from opslib.errors import ConfigError, DataError, DependencyError, UnreachableError
 from opslib.redact import redact
 
-__all__ = ["ContainerInfo", "ContainerUsage", "LogLine", "Platform", "unix_socket_error"]
+__all__ = [
+    "ContainerInfo",
+    "ContainerUsage",
+    "ImageInfo",
+    "LogLine",
+    "Platform",
+    "unix_socket_error",
+]
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -75,6 +83,7 @@ class ContainerInfo:
     exit_code: int | None  # None while it has not exited (running, paused, created)
     image: str
     restart_policy: str = "no"  # no, always, unless-stopped, on-failure (compose `restart:`)
+    image_id: str = ""  # the image it runs (sha256:...), whatever its tag now names
 
     @property
     def running(self) -> bool:
@@ -97,6 +106,16 @@ class ContainerUsage:
         if self.memory_limit_bytes <= 0:
             return math.nan
         return 100.0 * self.memory_bytes / self.memory_limit_bytes
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A local image: its id, when it was built, and the registry digests it is known by."""
+
+    id: str
+    created: datetime | None
+    tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()  # empty for an image built here, never pushed or pulled
 
 
 @dataclass(frozen=True)
@@ -301,6 +320,122 @@ class Platform:
 
         return self._each([c for c in containers if not c.running], start_one)
 
+    def image(self, name: str) -> ImageInfo | None:
+        """The local image ``name`` (a tag or an id); None when there is none."""
+
+        def inspect() -> ImageInfo | None:
+            try:
+                raw = self._docker().api.inspect_image(name)  # type: ignore[no-untyped-call]
+            except docker.errors.ImageNotFound:
+                return None
+            return ImageInfo(
+                id=str(raw["Id"]),
+                created=parse_timestamp(str(raw.get("Created", ""))),
+                tags=tuple(raw.get("RepoTags") or ()),
+                repo_digests=tuple(raw.get("RepoDigests") or ()),
+            )
+
+        return self._api(inspect)
+
+    def registry_digest(self, name: str) -> str:
+        """The digest the registry holds for the tag ``name`` now (the engine asks it, within
+        the timeout); UnreachableError or DependencyError when it does not answer."""
+        with self._translate():
+            api = self._docker().api
+            url = f"{api.base_url}/v{api.api_version}/distribution/{quote(name, safe='/:@')}/json"
+            try:
+                response = api.get(url, timeout=self._timeout)
+            except requests.exceptions.Timeout as exc:
+                raise UnreachableError(
+                    "registry", f"no answer for {name} within {self._timeout:g} s"
+                ) from exc
+        if response.status_code >= 400:
+            raise UnreachableError(
+                "registry", f"{name}: HTTP {response.status_code}: {_message(response)}"
+            )
+        digest = (response.json().get("Descriptor") or {}).get("digest")
+        if not digest:
+            raise DependencyError("registry", f"{name}: no digest in the engine's answer")
+        return str(digest)
+
+    def pull(self, name: str) -> str:
+        """Pull the tag ``name`` (as ``docker compose pull``); the image id it now names."""
+        repository, _, tag = (
+            name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+        )
+        with self._translate():
+            api = self._docker().api
+            for event in api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+                if isinstance(event, dict) and event.get("error"):
+                    raise DependencyError(
+                        "registry", f"pull {name}: {one_line(str(event['error']))}"
+                    )
+        found = self.image(name)
+        if found is None:
+            raise DependencyError(_NAME, f"pull {name}: no image afterwards")
+        return found.id
+
+    def build(self, context: str, tag: str, *, dockerfile: str | None = None) -> str:
+        """Build the image ``tag`` from the directory ``context`` (never pulling a base image
+        that is not here); the new image's id. DependencyError with the build's last words."""
+        with self._translate():
+            api = self._docker().api
+            last = ""
+            for event in api.build(
+                path=context, tag=tag, dockerfile=dockerfile, rm=True, pull=False, decode=True
+            ):
+                if not isinstance(event, dict):
+                    continue
+                if event.get("error"):
+                    raise DependencyError(_NAME, f"build {tag}: {one_line(str(event['error']))}")
+                last = str(event.get("stream") or last).strip() or last
+        found = self.image(tag)
+        if found is None:
+            raise DependencyError(_NAME, f"build {tag}: no image afterwards ({one_line(last)})")
+        return found.id
+
+    def recreate(self, container: ContainerInfo, *, timeout: float = 10.0) -> ContainerInfo:
+        """Replace ``container`` by a new one from the image its tag names now, with the same
+        configuration, name and labels (as ``docker compose up -d`` does for one container):
+        create the new one, stop and rename the old one, start the new one, remove the old."""
+        wait = max(0, math.ceil(timeout))
+
+        def replace() -> str:
+            api = self._docker().api
+            raw = api.inspect_container(container.id)
+            config = dict(raw["Config"])
+            config["Image"] = container.image
+            config["HostConfig"] = raw["HostConfig"]
+            networks = (raw.get("NetworkSettings") or {}).get("Networks") or {}
+            mode = str(raw["HostConfig"].get("NetworkMode") or "")
+            if networks and mode not in ("host", "none") and not mode.startswith("container:"):
+                config["NetworkingConfig"] = {
+                    "EndpointsConfig": {
+                        net: {"Aliases": ep.get("Aliases")} for net, ep in networks.items()
+                    }
+                }
+            config.pop("Hostname", None) if mode == "host" else None
+            temporary = f"{container.name}-opslib-new"
+            url = f"{api.base_url}/v{api.api_version}/containers/create"
+            response = api.post(url, json=config, params={"name": temporary}, timeout=self._timeout)
+            if response.status_code >= 400:
+                raise DependencyError(
+                    _NAME, f"create {temporary}: HTTP {response.status_code}: {_message(response)}"
+                )
+            created = response.json()
+            new_id = str(created["Id"])
+            if container.running:
+                api.stop(container.id, timeout=wait)
+            api.rename(container.id, f"{container.name}-opslib-old")
+            api.rename(new_id, container.name)
+            api.start(new_id)
+            api.remove_container(container.id, force=True)
+            return new_id
+
+        with self._translate():
+            new_id = replace()
+        return self._api(lambda: self._inspect(new_id))
+
     def image_names(self) -> list[str]:
         """The images the project's containers were created from (as configured), sorted."""
         return sorted({c.image for c in self.containers() if c.image})
@@ -503,6 +638,7 @@ def _info(raw: Mapping[str, Any]) -> ContainerInfo:
             restart_policy=str(
                 ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
             ),
+            image_id=str(raw.get("Image", "")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(
@@ -548,6 +684,13 @@ def _log_lines(container: str, raw: bytes, start: float) -> list[LogLine]:
         elif at.timestamp() >= start:
             lines.append(LogLine(container, at, text.rstrip("\r")))
     return lines
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        return one_line(str(response.json().get("message", response.text)))
+    except ValueError:
+        return one_line(response.text)
 
 
 def _engine_time(seconds: float) -> str:

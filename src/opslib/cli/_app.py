@@ -57,6 +57,7 @@ def _register_optional() -> None:
     from opslib.cli._security import security
     from opslib.cli._sites import sites
     from opslib.cli._strategies import strategies
+    from opslib.cli._updates import updates
     from opslib.cli._urls import urls
 
     cli.add_command(_lab.lab)
@@ -76,6 +77,7 @@ def _register_optional() -> None:
     cli.add_command(domains)
     cli.add_command(strategies)
     cli.add_command(security)
+    cli.add_command(updates)
     cli.add_command(urls)
 
 
