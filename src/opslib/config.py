@@ -60,6 +60,7 @@ __all__ = [
     "ProxySettings",
     "QualitySettings",
     "RateLimitSettings",
+    "ScaleSettings",
     "ScrapeLogsTable",
     "SecuritySettings",
     "Settings",
@@ -435,6 +436,23 @@ class CapacitySettings(_Model):
     backup_volume_bytes: int | None = Field(None, gt=0)
     requests_per_replica: float | None = Field(
         None, gt=0, description="requests per day one scraper replica handles"
+    )
+
+
+class ScaleSettings(_Model):
+    """``opslib scale`` and ``opslib limits``: the platform backend and the ceiling.
+
+    ``backend`` ``compose`` starts and stops containers of the compose project on one engine;
+    ``swarm`` scales the Swarm service ``<compose_project>_<service>`` (else ``<service>``).
+    """
+
+    backend: Literal["compose", "swarm"] = "compose"
+    max_replicas: int = Field(20, ge=1, le=1000, description="a scale above this is refused")
+    stop_timeout: float = Field(
+        10.0, ge=0, le=600, description="seconds a stopped replica gets before SIGKILL"
+    )
+    converge_timeout: float = Field(
+        120.0, gt=0, le=3600, description="seconds a swarm scale may take before it is reported"
     )
 
 
@@ -959,6 +977,7 @@ class Settings(BaseSettings):
     backups: BackupSettings = Field(default_factory=BackupSettings)
     capacity: CapacitySettings = Field(default_factory=CapacitySettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     procedure: ProcedureSettings = Field(default_factory=ProcedureSettings)
     logs: LogSettings = Field(default_factory=LogSettings)

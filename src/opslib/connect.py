@@ -7,7 +7,15 @@ close what you open (each adapter is a context manager).
 
 from __future__ import annotations
 
-from opslib.adapters import Database, MetricsEndpoint, Platform, Prometheus
+from opslib.adapters import (
+    ComposeScaling,
+    Database,
+    MetricsEndpoint,
+    Platform,
+    Prometheus,
+    ScalingBackend,
+    SwarmScaling,
+)
 from opslib.config import NO_DATABASE, Settings
 from opslib.errors import ConfigError
 from opslib.redact import redact
@@ -18,6 +26,7 @@ __all__ = [
     "open_metrics",
     "open_platform",
     "open_prometheus",
+    "open_scaling",
 ]
 
 
@@ -68,3 +77,11 @@ def open_platform(settings: Settings) -> Platform:
     return Platform(
         settings.compose_project, docker_host=settings.docker_host, timeout=settings.timeouts.docker
     )
+
+
+def open_scaling(settings: Settings, platform: Platform) -> ScalingBackend:
+    """The ``scale.backend`` (compose or swarm) over ``platform``'s engine."""
+    scale = settings.scale
+    if scale.backend == "swarm":
+        return SwarmScaling(platform, converge_timeout=scale.converge_timeout)
+    return ComposeScaling(platform, stop_timeout=scale.stop_timeout)

@@ -9,8 +9,17 @@ from opslib.adapters._metrics import MetricSample, MetricsEndpoint, MetricsSnaps
 from opslib.adapters._platform import ContainerInfo, ContainerUsage, LogLine, Platform
 from opslib.adapters._postgres import Database, Query, Row, RowSource
 from opslib.adapters._prometheus import Prometheus, RangeSeries, Sample, Target
+from opslib.adapters._scaling import (
+    ComposeScaling,
+    ResourceLimits,
+    ScaleFailed,
+    ScaleOutcome,
+    ScalingBackend,
+    SwarmScaling,
+)
 
 __all__ = [
+    "ComposeScaling",
     "ContainerInfo",
     "ContainerUsage",
     "Database",
@@ -22,9 +31,14 @@ __all__ = [
     "Prometheus",
     "Query",
     "RangeSeries",
+    "ResourceLimits",
     "Row",
     "RowSource",
     "Sample",
+    "ScaleFailed",
+    "ScaleOutcome",
+    "ScalingBackend",
+    "SwarmScaling",
     "Target",
     "download",
     "scrape_all",
