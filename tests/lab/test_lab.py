@@ -139,6 +139,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "price-jump",
         "slow-query", "disk-filling",
         "brute-force", "scan",
+        "cert-expiring",
     }  # fmt: skip
 
 

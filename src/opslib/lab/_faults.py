@@ -25,6 +25,7 @@ from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 from opslib.lab._slow_query import heal_slow_query, inject_slow_query
+from opslib.lab._tls import EXPIRING_DAYS, FRESH_DAYS
 from opslib.maintenance import MaintenanceScope
 
 __all__ = [
@@ -57,6 +58,7 @@ FAULTS: tuple[str, ...] = (
     "brute-force",
     "scan",
     "disk-filling",
+    "cert-expiring",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -468,6 +470,24 @@ def _attack(name: str) -> _Fault:
 
 
 _FAULTS.update({"brute-force": _attack("brute-force"), "scan": _attack("scan")})
+
+
+# cert-expiring: the lab's TLS endpoint (opslib.lab._tls) serves a certificate that ends soon;
+# the server reads the fault at every handshake, and issues a fresh one once it is healed.
+
+
+def _expire_cert(_host: FaultHost, _target: str | None) -> str:
+    return (
+        "cert-expiring: the lab's TLS endpoint serves a certificate that ends in"
+        f" {EXPIRING_DAYS} days"
+    )
+
+
+def _renew_cert(_host: FaultHost, _record: FaultRecord) -> str:
+    return f"cert-expiring healed: a fresh {FRESH_DAYS}-day certificate at the next handshake"
+
+
+_FAULTS["cert-expiring"] = _Fault(lambda _s, _t: None, _expire_cert, _renew_cert)
 
 
 def _fault(name: str) -> _Fault:

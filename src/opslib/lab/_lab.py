@@ -49,6 +49,7 @@ from opslib.lab._prometheus import (
 )
 from opslib.lab._seed import seed, seeded
 from opslib.lab._settings import LabSettings
+from opslib.lab._tls import start_tls, updates_config
 from opslib.migrations import migrate
 from opslib.redact import redact
 
@@ -235,6 +236,7 @@ class Lab:
             self.supervisor.start(
                 "proxies", [*py, "opslib.lab._proxy", "--state-dir", root], env=env
             )
+            start_tls(self.supervisor, self.paths.root, env)
             self._start_exporter(settings, env)
             self._start_prometheus(settings, env)
             dsn = self._ensure_database(settings, runtime)
@@ -555,6 +557,7 @@ class Lab:
             logs = [str(self.supervisor.log_file(f"scraper-{i}")) for i in range(settings.workers)]
             lines += ["", "# their logs (checks/emergency/high_error_rate)", "[logs]"]
             lines.append(f"files = {toml_value(logs)}")
+        lines += updates_config(self.paths.root)
         for name, limits in sorted(lab_thresholds(settings).items()):
             lines += ["", f"[thresholds.{toml_value(name)}]"]
             lines += [f"{key} = {toml_value(value)}" for key, value in limits.items()]
