@@ -137,7 +137,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "stale-data", "proxy-dead", "proxy-blackhole", "proxy-slow", "proxy-banned",
         "proxy-leaking", "maintenance-stuck", "site-down", "site-blocking", "rate-limited",
         "price-jump",
-        "slow-query", "disk-filling",
+        "slow-query", "disk-filling", "overload",
         "brute-force", "scan",
         "cert-expiring",
     }  # fmt: skip

@@ -22,6 +22,7 @@ from opslib.lab._control import (
     healthy_domain,
 )
 from opslib.lab._disk_fault import fill_disk, free_disk
+from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 from opslib.lab._slow_query import heal_slow_query, inject_slow_query
@@ -58,6 +59,7 @@ FAULTS: tuple[str, ...] = (
     "brute-force",
     "scan",
     "disk-filling",
+    "overload",
     "cert-expiring",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
@@ -454,6 +456,7 @@ _FAULTS: dict[str, _Fault] = {
     ),
     "slow-query": _Fault(lambda _s, _t: None, inject_slow_query, heal_slow_query),
     "disk-filling": _Fault(lambda _s, _t: None, fill_disk, free_disk),
+    "overload": _Fault(lambda _s, _t: None, inject_overload, heal_overload),
 }
 
 
