@@ -38,6 +38,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "quality.overdue_urls": Threshold(warn=0.05, crit=0.2, unit="of URLs"),
         "quality.confidence_drift": Threshold(warn=3, unit="sigma"),
         "quality.missing_drift": Threshold(warn=3, unit="sigma"),
+        # emergency.data_quality: a domain's extractor on its reference pages
+        "patterns.accuracy": Threshold(warn=0.95, crit=0.8, bad="below", unit="of pages"),
         # monthly.backups: newest_age's crit is the recovery point objective
         "backups.newest_age": Threshold(warn=24, crit=26, unit="h"),
         "backups.verified_age": Threshold(warn=28, crit=35, unit="days"),

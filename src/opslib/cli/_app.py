@@ -51,6 +51,7 @@ def _register_optional() -> None:
     from opslib.cli._domains import domains
     from opslib.cli._logs import logs
     from opslib.cli._models import models
+    from opslib.cli._patterns import patterns
     from opslib.cli._quality import quality
     from opslib.cli._ratelimit import ratelimit
     from opslib.cli._review import review
@@ -69,6 +70,7 @@ def _register_optional() -> None:
     cli.add_command(_maintenance.maintenance)
     cli.add_command(_watch.watch_cmd)
     cli.add_command(models)
+    cli.add_command(patterns)
     cli.add_command(logs)
     cli.add_command(sites)
     cli.add_command(review)

@@ -4,11 +4,15 @@
 structured data (JSON-LD, microdata, RDFa, Open Graph, script state) and its visible prices
 with a small price-element model, and returns an :class:`Extraction`: price, currency, a
 calibrated confidence and the method. ``evaluate_dir`` scores the engine on labelled pages.
+
+``PatternStore(db).active(domain)`` is the domain's deployed pattern, cached (one small query
+per ``cache_seconds``), for scrapers to pass to ``extract(page, domain, pattern=...)``.
 """
 
 from opslib.extraction._decode import MAX_PAGE_BYTES
 from opslib.extraction._engine import extract
 from opslib.extraction._evaluate import Evaluation, PageResult, evaluate_dir
+from opslib.extraction._store import PatternStore, PatternVersion, ReferencePage
 from opslib.extraction._types import Extraction, Method, Pattern
 
 __all__ = [
@@ -18,6 +22,9 @@ __all__ = [
     "Method",
     "PageResult",
     "Pattern",
+    "PatternStore",
+    "PatternVersion",
+    "ReferencePage",
     "evaluate_dir",
     "extract",
 ]

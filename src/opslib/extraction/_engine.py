@@ -64,6 +64,13 @@ def _apply_pattern(doc: etree._Element, pattern: Pattern) -> tuple[Decimal, str 
         )
     else:
         text = str(first)
+    if pattern.regex and text:
+        try:
+            found_in = re.search(pattern.regex, text[:100_000])
+        except re.error as exc:
+            return f"pattern regex {pattern.regex!r} is invalid: {exc}"
+        if found_in:
+            text = found_in.group(1) if found_in.re.groups else found_in.group(0)
     parsed = parse_price(text or "", pattern.decimal_separator) if text else None
     if parsed is None:
         return f"pattern {pattern.selector!r} matched {(text or '')[:40]!r}, not a price"

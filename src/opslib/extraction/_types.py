@@ -38,8 +38,10 @@ class Pattern:
 
     ``kind`` says how ``selector`` is read (CSS or XPath); ``attribute`` reads an attribute of
     the first match instead of its text; ``currency`` is the domain's currency when the text
-    shows none; ``decimal_separator`` overrides the guess ("," on "1.299,00"). ``confidence`` is
-    what a match is reported with: the accuracy the pattern had when it was tested.
+    shows none; ``decimal_separator`` overrides the guess ("," on "1.299,00"). ``regex``, when
+    it matches the text read (a script's state, say), narrows it to its first group; when it
+    does not, the whole text is read. ``confidence`` is what a match is reported with: the
+    accuracy the pattern had when it was tested.
     """
 
     selector: str
@@ -48,3 +50,4 @@ class Pattern:
     currency: str | None = None
     decimal_separator: str | None = None
     confidence: float = 0.95
+    regex: str | None = None
