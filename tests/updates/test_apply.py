@@ -45,7 +45,7 @@ class Project:
         )
         return str(image.id)
 
-    def run(self, number: int, image: str | None = None) -> str:
+    def run(self, number: int, image: str | None = None, **labels: str) -> str:
         container = self.client.containers.run(
             image or self.tag,
             ["/usr/bin/sleep", "3600"],
@@ -57,6 +57,7 @@ class Project:
                 "com.docker.compose.service": "app",
                 "com.docker.compose.container-number": str(number),
                 "org.opslib.test": self.name,
+                **labels,
             },
             volumes=python_mounts(),
             environment={"APP_SETTING": "kept"},
@@ -200,3 +201,28 @@ def test_certbot_runs_after_the_images(project: Project, tmp_path: Path) -> None
         bad = project.settings(certbot_command=failing)
         report = apply_update(platform, bad, plan_update(platform, bad))
     assert report.failed.startswith("certbot renew failed: exit code 1")
+
+
+def test_apply_rebuilds_from_the_compose_files(project: Project) -> None:
+    first = project.build("1")
+    (project.context / "compose.yaml").write_text(
+        "services:\n  app:\n    build:\n      context: .\n      dockerfile: Dockerfile\n"
+    )
+    labels = {
+        "com.docker.compose.project.working_dir": str(project.context),
+        "com.docker.compose.project.config_files": str(project.context / "compose.yaml"),
+    }
+    project.run(1, **labels)
+    (project.context / "Dockerfile").write_text(
+        (project.context / "Dockerfile").read_text().replace("revision=1", "revision=3")
+    )
+    settings = project.settings(start_timeout=30)
+    with Platform(project.name) as platform:
+        plan = plan_update(platform, settings)
+        assert f"rebuild {project.tag} from {project.context}" in plan.describe()
+        assert "(the compose files)" in plan.describe()
+        report = apply_update(platform, settings, plan)
+        (after,) = platform.containers("app")
+    assert report.failed == "", report.describe()
+    assert after.image_id != first
+    assert after.working_dir == str(project.context)

@@ -57,6 +57,8 @@ __all__ = [
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
+WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
+CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
 _NAME = "docker"
 _MAX_WORKERS = 8
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
@@ -84,6 +86,8 @@ class ContainerInfo:
     image: str
     restart_policy: str = "no"  # no, always, unless-stopped, on-failure (compose `restart:`)
     image_id: str = ""  # the image it runs (sha256:...), whatever its tag now names
+    working_dir: str = ""  # compose's project directory (label), "" when not made by compose
+    config_files: tuple[str, ...] = ()  # the compose files it was made from (label)
 
     @property
     def running(self) -> bool:
@@ -639,6 +643,10 @@ def _info(raw: Mapping[str, Any]) -> ContainerInfo:
                 ((raw.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no"
             ),
             image_id=str(raw.get("Image", "")),
+            working_dir=str(labels.get(WORKING_DIR_LABEL, "")),
+            config_files=tuple(
+                f for f in str(labels.get(CONFIG_FILES_LABEL, "")).split(",") if f.strip()
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise DataError(

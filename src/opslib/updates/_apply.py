@@ -22,6 +22,7 @@ from opslib.config import Settings
 from opslib.errors import OpsError
 from opslib.health import service_status
 from opslib.results import Severity
+from opslib.updates._compose import compose_build
 from opslib.updates._images import ServiceImage, names_registry, service_images
 
 __all__ = [
@@ -151,11 +152,21 @@ def _service_plan(platform: UpdateTarget, settings: Settings, image: ServiceImag
             pull, will_pull = f"pull {image.reference}", True
     context = settings.updates.build_contexts.get(image.service)
     dockerfile = settings.updates.dockerfiles.get(image.service)
+    where = "updates.build_contexts"
     if context is None:
-        build = f"not rebuilt: no build context (updates.build_contexts.{image.service})"
+        found = compose_build(platform.containers(image.service)[0])
+        if isinstance(found, str):
+            why = f"{found}; updates.build_contexts.{image.service} is not set"
+        else:
+            (context, from_compose), where = found, "the compose files"
+            dockerfile = dockerfile or from_compose
+    if context is None:
+        build = f"not rebuilt: no build context ({why})"
     else:
-        build = f"rebuild {image.reference} from {context}" + (
-            f" ({dockerfile})" if dockerfile else ""
+        build = (
+            f"rebuild {image.reference} from {context}"
+            + (f" ({dockerfile})" if dockerfile else "")
+            + f" ({where})"
         )
     return ServicePlan(
         service=image.service,

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography import x509
-
-from opslib.errors import InputError
+from opslib.errors import ConfigError, InputError
 
 __all__ = ["CertificateInfo", "Endpoint", "fetch_certificate", "fetch_certificates"]
 
@@ -70,6 +68,12 @@ def fetch_certificate(
     """The certificate ``endpoint`` presents (read without verification, so an expired or
     misnamed one is still dated), then whether it verifies against the system's trust store
     (and ``ca_file``) for the endpoint's host name. Never raises for a network failure."""
+    try:
+        from cryptography import x509
+    except ModuleNotFoundError as exc:
+        raise ConfigError(
+            "reading certificates needs the cryptography package: pip install 'opslib[cli]'"
+        ) from exc
     try:
         der = _handshake(endpoint, _unverified(), timeout)
     except OSError as exc:
