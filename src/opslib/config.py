@@ -599,6 +599,12 @@ class SecuritySettings(_Model):
     burst_min: int = Field(60, ge=1, description="requests in a minute before it is a burst")
     max_clients: int = Field(1_000_000, ge=100, description="clients tracked one by one")
     nft_table: str = Field("opslib", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+    key_pepper: SecretStr | None = Field(
+        None, description="the server-side secret API keys are hashed with (HMAC-SHA256)"
+    )
+    key_overlap: str = Field(
+        "24h", pattern=r"^[0-9]+[smhd]$", description="an old key's life after a rotation"
+    )
 
     @field_validator("allowlist", "operator_addresses")
     @classmethod
@@ -1079,6 +1085,8 @@ class Settings(BaseSettings):
         ]
         # redact() skips a secret holding "=": a Fernet key's padding is cut off instead.
         keys = tuple(k.get_secret_value().rstrip("=") for k in self.proxies.encryption_keys)
+        pepper = self.security.key_pepper
+        keys += (pepper.get_secret_value(),) if pepper is not None else ()
         return dsn + tuple(_url_secrets(urls)) + self.notify.secrets() + keys
 
     def threshold(self, name: str, domain: str | None = None) -> Threshold:

@@ -102,6 +102,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "security.auth_failures": Threshold(warn=2, crit=10, unit="failures/min"),
         "security.sensitive_successes": Threshold(crit=0, unit="requests"),
         "security.blocked_served": Threshold(crit=0, unit="sources"),
+        "security.key_age_days": Threshold(warn=75, crit=90, unit="days"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

@@ -15,16 +15,6 @@ from tests.dbkit import TestDatabase
 from tests.security._logs import NOW, clf, seconds
 
 
-@pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
-    monkeypatch.chdir(tmp_path)
-    return platform_db
-
-
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     code = main(["--json", "security", *argv])
     out, err = capsys.readouterr()

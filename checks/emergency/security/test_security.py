@@ -1,9 +1,10 @@
 """emergency.security: Security Incident Response, investigation and containment.
 
 The API's access logs (``security.access_logs``) over ``security.window``: no source above its
-rate or authentication-failure limit, no probe of a sensitive path answered, and no blocked
-source still getting through. Blocked sources are contained: the first two checks list them
-apart, the third makes sure the block holds. Every red check names the action as a command.
+rate or authentication-failure limit, no probe of a sensitive path answered, no blocked source
+still getting through; and no live API key older than its maximum age. Blocked sources are
+contained: the first two checks list them apart, the third makes sure the block holds. Every
+red check names the action as a command.
 """
 
 from __future__ import annotations
@@ -75,3 +76,16 @@ def test_blocked_sources_refused(
         return
     entries = blocklist.entries()
     ops_verdict(security.blocked_still_served(recent, entries, blocklist.now(), ops_settings))
+
+
+def test_keys_within_max_age(
+    ops_db: Database, ops_settings: Settings, ops_verdict: Verdict
+) -> None:
+    """No live API key older than security.key_age_days (runbook: rotate API keys)."""
+    store = security.key_store(ops_db, ops_settings)
+    try:
+        keys, now = store.entries(), store.now()
+    except OpsError as exc:
+        ops_verdict(CheckResult.unknown(security.SOP, "age of the live API keys", str(exc)))
+        return
+    ops_verdict(security.check_key_age(keys, now, ops_settings))

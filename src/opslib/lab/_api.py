@@ -12,7 +12,6 @@ client socket is bound to it before it connects.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import random
@@ -35,7 +34,7 @@ from opslib.lab._catalog import Product, catalog
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._procs import Supervisor, child_env
 from opslib.lab._settings import LabSettings
-from opslib.security import Blocklist, fingerprint
+from opslib.security import Blocklist, KeyStore, fingerprint, key_store
 
 __all__ = [
     "ATTACKERS",
@@ -156,18 +155,25 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ApiServer(ThreadingHTTPServer):
-    """The API on 127.0.0.1, with its keys (stored hashed) and its access log."""
+    """The API on 127.0.0.1, with its keys (in ``opslib.api_keys``, read through ``store``;
+    its normal clients' keys created anew at start) and its access log."""
 
     daemon_threads = True
     request_queue_size = 256
 
     def __init__(
-        self, settings: LabSettings, log: Path, blocked: Callable[[str], bool], keys: int = 5
+        self,
+        settings: LabSettings,
+        log: Path,
+        blocked: Callable[[str], bool],
+        store: KeyStore,
+        keys: int = 5,
     ) -> None:
         self.products: list[Product] = list(catalog(settings))
         self.blocked = blocked
-        self.client_keys = [secrets.token_urlsafe(24) for _ in range(keys)]
-        self._hashes = {hashlib.sha256(k.encode()).hexdigest() for k in self.client_keys}
+        self.store = store
+        self._store_lock = threading.Lock()
+        self.client_keys = [_client_key(store, f"lab-client-{i + 1}") for i in range(keys)]
         self.admin_password = secrets.token_urlsafe(16)
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log = log.open("a", buffering=1)
@@ -175,8 +181,12 @@ class ApiServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", api_port(settings)), _Handler)
 
     def key_ok(self, key: str) -> bool:
-        """Whether ``key`` is one of the API's keys (compared by hash)."""
-        return bool(key) and hashlib.sha256(key.encode()).hexdigest() in self._hashes
+        """Whether ``key`` is a live key of the store (refused when it cannot be read)."""
+        try:
+            with self._store_lock:
+                return self.store.verify(key) is not None
+        except OpsError:
+            return False
 
     def write_log(self, line: str) -> None:
         with self._log_lock:
@@ -185,6 +195,13 @@ class ApiServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         super().server_close()
         self._log.close()
+
+
+def _client_key(store: KeyStore, name: str) -> str:
+    """A new key for the lab client ``name``, its earlier ones revoked."""
+    if store.find(name):
+        store.revoke(name, reason="the lab API restarted", actor="lab")
+    return store.create(name, actor="lab")[1]
 
 
 def _request(
@@ -270,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     config = load_settings(LabPaths(args.state_dir).config)
     blocklist = Blocklist(open_database(config, application_name="opslib-lab-api"), config.security)
-    server = ApiServer(settings, access_log(args.state_dir), _guarded(blocklist))
+    store = key_store(open_database(config, application_name="opslib-lab-api-keys"), config)
+    server = ApiServer(settings, access_log(args.state_dir), _guarded(blocklist), store)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
     ).start()

@@ -7,6 +7,7 @@ import fcntl
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -545,6 +546,8 @@ class Lab:
             f"access_logs = {toml_value([str(access_log(self.paths.root))])}",
             'window = "1m"',
             f"cache_seconds = {toml_value(1.0)}",
+            "# API keys are stored as HMAC-SHA256 under this pepper (opslib keys)",
+            f"key_pepper = {toml_value(secrets.token_urlsafe(24))}",
             "",
             "# opslib backup create / verify and checks/monthly work on the lab as they are",
             "[backups]",

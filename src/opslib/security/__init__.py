@@ -1,6 +1,6 @@
 """Security incident response (runbook Emergency: security incident): access-log analysis, the
-blocklist the API enforces through :func:`is_blocked`, its export to the firewall, and the
-checks of ``emergency.security``."""
+blocklist the API enforces through :func:`is_blocked`, its export to the firewall, the API keys
+(:class:`KeyStore`), and the checks of ``emergency.security``."""
 
 from opslib.security._analysis import (
     Analysis,
@@ -35,6 +35,7 @@ from opslib.security._firewall import (
     render_rules,
     validate_rules,
 )
+from opslib.security._keys import ApiKey, KeyStore, check_key_age, key_store
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
 from opslib.security._ranges import AddressSet, address_key, parse_address, parse_network
 from opslib.security._read import (
@@ -50,12 +51,14 @@ __all__ = [
     "AddressSet",
     "Analysis",
     "Analyzer",
+    "ApiKey",
     "BlockEntry",
     "BlockPlan",
     "BlockRefused",
     "Blocklist",
     "ClientReport",
     "FirewallRules",
+    "KeyStore",
     "Policy",
     "address_key",
     "analyze_security_logs",
@@ -64,6 +67,7 @@ __all__ = [
     "build_rules",
     "check_access_patterns",
     "check_blockable",
+    "check_key_age",
     "db_auth_failures",
     "default_blocklist",
     "fingerprint",
@@ -71,6 +75,7 @@ __all__ = [
     "is_unusual_path",
     "iter_chunks",
     "json_record",
+    "key_store",
     "parse_address",
     "parse_chunk",
     "parse_duration",
