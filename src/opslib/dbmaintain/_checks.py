@@ -63,7 +63,7 @@ def maintenance_age(db: Database, settings: Settings) -> CheckResult:
             age = s.age_days(at)
             note = ""
             if age is None:
-                age, note = (math.inf, "never") if s.live or s.dead else (0.0, "empty, never")
+                age, note = (math.inf, "never") if s.heap_bytes else (0.0, "empty, never")
             measurements.append(
                 Measurement(name, round(age, 2), settings.threshold(f"db.{name}"), s.name, note)
             )
