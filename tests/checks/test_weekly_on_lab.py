@@ -86,11 +86,13 @@ def test_weekly_run_on_healthy_lab_is_all_green(lab: Lab, tmp_path: Path) -> Non
     """Test all proxies, then `pytest checks/weekly` exits 0 with every check OK."""
     lab.heal()
     html = tmp_path / "weekly.html"
-    # The performance review needs two weeks of history: test_review_capacity_on_lab.py.
+    # The performance review needs two weeks of history: test_review_capacity_on_lab.py; the
+    # database maintenance checks follow `opslib db maintain`: tests/db_maintenance/test_on_lab.py.
     review = ROOT / "checks" / "weekly" / "test_performance_review.py"
+    maintenance = ROOT / "checks" / "weekly" / "test_db_maintenance.py"
     argv = [sys.executable, "-m", "pytest", str(ROOT / "checks" / "weekly"), "--ignore",
-            str(review), "-p", "no:cacheprovider", "--html", str(html),
-            "--self-contained-html"]  # fmt: skip
+            str(review), "--ignore", str(maintenance), "-p", "no:cacheprovider", "--html",
+            str(html), "--self-contained-html"]  # fmt: skip
 
     def run_weekly() -> subprocess.CompletedProcess[str]:
         run_proxy_test(lab)
