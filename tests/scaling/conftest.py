@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -151,8 +152,30 @@ def make_service(
 
 
 def remove_service(service: SwarmService) -> None:
+    """Remove the service once its task list has settled: Docker 20.10's swarm manager
+    panics (nil task, swarmkit's SetServiceTasksRemove) when a service is removed while the
+    task reaper deletes its old tasks, which takes the whole engine down."""
+    get: Any = service.client.services.get
     with contextlib.suppress(docker.errors.NotFound):
-        service.client.services.get(service.name).remove()  # type: ignore[no-untyped-call]
+        found = get(service.name)
+        settle_tasks(found)
+        found.remove()
+
+
+def settle_tasks(found: Any, *, quiet_seconds: float = 2.0, timeout: float = 60.0) -> None:
+    """Wait until the swarm service ``found``'s tasks (ids and states) stay the same for
+    ``quiet_seconds``."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    since = time.monotonic()
+    while time.monotonic() < deadline:
+        tasks = found.tasks()
+        now = sorted((t["ID"], t["Status"]["State"], t["DesiredState"]) for t in tasks)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_seconds:
+            return
+        time.sleep(0.25)
 
 
 def service_spec(client: docker.DockerClient, name: str) -> dict[str, Any]:
