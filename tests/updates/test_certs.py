@@ -69,6 +69,7 @@ def test_refused_port_is_unknown_in_one_line(refused_port: int, ca_file: Path) -
         f"UNKNOWN: cert_days[127.0.0.1:{refused_port}] = not measured"
         " (warn < 21 days, crit < 7 days): connection refused"
     )
+    assert "next: make the endpoint answer TLS" in message
 
 
 def test_silent_port_is_unknown_within_the_timeout(silent_port: int, ca_file: Path) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from opslib.config import Settings
-from opslib.results import CheckResult, Measurement, Table, Threshold
+from opslib.results import CheckResult, Measurement, Severity, Table, Threshold
 from opslib.updates._certs import CertificateInfo
 from opslib.updates._images import ServiceImage
 
@@ -99,12 +99,13 @@ def judge_certificates(
                 Measurement("cert_not_verified", 1, _FLAG, subject, cert.verify_error)
             )
         rows.append((subject, _when(cert.not_after), f"{days:g}", cert.verify_error or "verified"))
-    certbot = settings.updates.certbot_command
-    remediation = (
-        "opslib updates apply (runs updates.certbot_command: certbot renew)"
-        if certbot
-        else "renew the certificate (certbot renew), then reload the server"
-    )
+    dated_problem = any(m.value is not None and m.severity is not Severity.OK for m in measurements)
+    if not dated_problem:
+        remediation = "make the endpoint answer TLS (or fix updates.endpoints), then check again"
+    elif settings.updates.certbot_command:
+        remediation = "opslib updates apply (runs updates.certbot_command: certbot renew)"
+    else:
+        remediation = "renew the certificate (certbot renew), then reload the server"
     return CheckResult(
         sop=SOP,
         title=title,
