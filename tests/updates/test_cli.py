@@ -4,6 +4,7 @@ plan and its audit entry, one-line errors."""
 from __future__ import annotations
 
 import json
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 from opslib.audit import AuditLog
 from opslib.cli import main
+from opslib.config import Settings
 from opslib.lab._image import ensure_image, python_mounts
 from tests.dbkit import TestDatabase
 from tests.updates.conftest import TlsServer
@@ -89,3 +91,12 @@ def test_unknown_service_is_one_line(
     assert err.strip().splitlines() == [
         "opslib: error: no container of service(s) nope in the project"
     ]
+
+
+def test_readme_example_loads() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Security updates", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    settings = Settings.model_validate(tomllib.loads(block))
+    assert settings.updates.certbot_command[:2] == ["certbot", "renew"]
+    assert str(settings.updates.build_contexts["scraper"]) == "/srv/pricewatch/scraper"
