@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import docker
 import pytest
@@ -20,6 +21,12 @@ from tests.scaling.conftest import (
     remove_service,
     service_spec,
 )
+
+
+def running_task_ids(service: SwarmService) -> set[str]:
+    get: Any = service.client.services.get
+    tasks = get(service.name).tasks(filters={"desired-state": "running"})
+    return {str(t["ID"]) for t in tasks if t["Status"]["State"] == "running"}
 
 
 @pytest.fixture
@@ -37,9 +44,11 @@ def test_scale_and_limits(service: SwarmService) -> None:
         deadline = time.monotonic() + 60
         while scaling.replicas(SERVICE) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
+        before = running_task_ids(service)
         outcome = apply_scale(scaling, plan_scale(scaling, SERVICE, 3, max_replicas=6))
         assert (outcome.before, outcome.after) == (1, 3)
         assert scaling.replicas(SERVICE) == 3
+        assert before < running_task_ids(service)  # the running task was kept, not replaced
         in_use = scaling.memory_in_use(SERVICE)
         assert len(in_use) == 3
         assert min(in_use.values()) > 40 << 20

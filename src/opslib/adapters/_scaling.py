@@ -24,7 +24,6 @@ from typing import Any, Protocol
 try:
     import docker
     import docker.errors
-    from docker.types import ServiceMode
 except ModuleNotFoundError:  # the lean install: Platform() says what to install
     pass
 
@@ -357,22 +356,20 @@ class SwarmScaling:
 
     def set_limits(self, service: str, limits: ResourceLimits) -> list[str]:
         found = self._service(service)
-        template = dict(found.attrs["Spec"]["TaskTemplate"])
-        resources = dict(template.get("Resources") or {})
-        current = dict(resources.get("Limits") or {})
-        if limits.cpus is not None:
-            current["NanoCPUs"] = round(limits.cpus * 1e9)
-        if limits.memory_bytes is not None:
-            current["MemoryBytes"] = limits.memory_bytes
-        resources["Limits"] = current
-        template["Resources"] = resources
-        self.platform._api(
-            lambda: self._client().api.update_service(
-                found.id, found.version, task_template=template, fetch_current_spec=True
-            )
-        )
-        replicas = (found.attrs["Spec"]["Mode"].get("Replicated") or {}).get("Replicas", 0)
-        self._converge(found.name, int(replicas), limits=current)
+        wanted: dict[str, Any] = {}
+
+        def change(spec: dict[str, Any]) -> None:
+            resources = spec["TaskTemplate"].setdefault("Resources", {})
+            current = resources.setdefault("Limits", {})
+            if limits.cpus is not None:
+                current["NanoCPUs"] = round(limits.cpus * 1e9)
+            if limits.memory_bytes is not None:
+                current["MemoryBytes"] = limits.memory_bytes
+            wanted.update(current)
+
+        spec = self._update_spec(found.id, change)
+        replicas = (spec["Mode"].get("Replicated") or {}).get("Replicas", 0)
+        self._converge(found.name, int(replicas), limits=wanted)
         return [found.name]
 
     def memory_in_use(self, service: str) -> dict[str, int]:
@@ -410,13 +407,28 @@ class SwarmScaling:
         return self.platform._api(found)
 
     def _set_replicas(self, found: Any, replicas: int) -> None:
-        current = _call(self.platform, self._client().services.get, found.id)
-        self.platform._api(
-            lambda: self._client().api.update_service(
-                current.id, current.version, mode=ServiceMode("replicated", replicas),
-                fetch_current_spec=True,
-            )
-        )  # fmt: skip
+        def change(spec: dict[str, Any]) -> None:
+            spec["Mode"] = {"Replicated": {"Replicas": replicas}}
+
+        self._update_spec(found.id, change)
+
+    def _update_spec(self, ident: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Post the service's current spec with ``change`` applied, nothing else: docker-py's
+        ``update_service(fetch_current_spec=True)`` rewrites more of the spec than it is given,
+        which restarts every task of the service on a mere scale."""
+        raw: Any = self._client().api  # private helpers of docker-py's APIClient, untyped
+
+        def update() -> dict[str, Any]:
+            current = raw.inspect_service(ident)
+            spec: dict[str, Any] = current["Spec"]
+            change(spec)
+            url = raw._url("/services/{0}/update", ident)
+            params = {"version": current["Version"]["Index"]}
+            raw._result(raw._post_json(url, data=spec, params=params), True)
+            return spec
+
+        result: dict[str, Any] = self.platform._api(update)
+        return result
 
     def _running_tasks(self, found: Any) -> list[Mapping[str, Any]]:
         filters = {"service": found.id, "desired-state": "running"}
