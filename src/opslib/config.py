@@ -746,6 +746,9 @@ class SiteSettings(_Model):
     concurrency: int = Field(
         500, ge=1, le=20_000, description="requests in flight at once (each round: direct, proxies)"
     )
+    change_pages: int = Field(
+        3, ge=1, le=50, description="pages per domain `sites changes` compares with a baseline"
+    )
     content_markers: dict[str, str] = Field(
         default_factory=dict,
         description="domain -> text its pages always hold ('*': every domain); default: a"

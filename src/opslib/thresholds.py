@@ -93,6 +93,9 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         # emergency.high_error_rate: site availability (opslib.sites)
         "sites.latency": Threshold(warn=2000, unit="ms"),
         "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),
+        # emergency.data_quality: site changes (opslib sites changes)
+        "sites.layout_distance": Threshold(crit=0.35),
+        "sites.price_lost": Threshold(warn=0.5, unit="of pages"),
         # monthly.security_updates: service images and TLS certificates (opslib.updates)
         "updates.cert_days": Threshold(warn=21, crit=7, bad="below", unit="days"),
         "updates.image_age": Threshold(warn=90, unit="days"),

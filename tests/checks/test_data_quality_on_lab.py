@@ -90,4 +90,5 @@ def test_suite_on_healthy_lab_passes(lab: Lab) -> None:
 
     done = poll_until(run, lambda r: r.returncode == 0, 150, interval=10)
     assert done.returncode == 0, done.stdout[-3000:]
-    assert "3 passed" in done.stdout
+    assert " passed" in done.stdout
+    assert "failed" not in done.stdout

@@ -39,8 +39,8 @@ def _settled(db: Database) -> datetime:
 def _rows(db: Database, since: datetime, domain: str | None = None) -> dict[str, Any]:
     row = db.fetch_one(
         "SELECT count(*) AS total, count(p.price) AS with_price,"
-        " count(*) FILTER (WHERE p.extraction_method = 'heuristic') AS heuristic,"
-        " avg(p.extraction_confidence) FILTER (WHERE p.extraction_method = 'heuristic') AS h_conf"
+        " count(*) FILTER (WHERE p.extraction_confidence < 0.6) AS low,"
+        " avg(p.extraction_confidence) FILTER (WHERE p.extraction_confidence < 0.6) AS low_conf"
         " FROM price_history p JOIN monitored_urls u ON u.id = p.url_id"
         " WHERE p.checked_at > %(since)s AND (%(domain)s::text IS NULL OR u.domain = %(domain)s)",
         {"since": since, "domain": domain},
@@ -92,14 +92,14 @@ def test_low_confidence_at_one_domain(healthy_lab: Lab) -> None:
         changed = product_page(lab.settings, domain, 3)
         assert changed.status_code == 200
         assert b'itemprop="price"' not in changed.content
-        wait_until(lambda: _rows(db, since, domain)["heuristic"] >= 4, 20, "heuristic extractions")
+        wait_until(lambda: _rows(db, since, domain)["low"] >= 4, 20, "low-confidence extractions")
         rows = _rows(db, since, domain)
-        assert 0.4 <= rows["h_conf"] <= 0.5
-        assert _rows(db, since, lab.domains[0])["heuristic"] == 0
+        assert 0.45 <= rows["low_conf"] < 0.6
+        assert _rows(db, since, lab.domains[0])["low"] == 0
         lab.heal("low-confidence")
         healed = _settled(db)
         wait_until(lambda: _rows(db, healed, domain)["total"] >= 4, 20, "new rows after heal")
-        assert _rows(db, healed, domain)["heuristic"] == 0
+        assert _rows(db, healed, domain)["low"] == 0
 
 
 def _priced(db: Database, since: datetime) -> dict[int, list[bool]]:

@@ -136,7 +136,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "scraper-stopped", "error-burst", "low-confidence", "missing-prices", "queue-backlog",
         "stale-data", "proxy-dead", "proxy-blackhole", "proxy-slow", "proxy-banned",
         "proxy-leaking", "maintenance-stuck", "site-down", "site-blocking", "rate-limited",
-        "price-jump",
+        "price-jump", "site-change",
         "slow-query", "disk-filling", "overload",
         "brute-force", "scan",
         "cert-expiring",

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 _MAX_AGE = 1.0
-Layout = Literal["standard", "changed", "noprice"]
+Layout = Literal["standard", "changed", "redesign", "noprice"]
 ProxyMode = Literal["ok", "dead", "blackhole", "slow", "banned", "leaking"]
 
 

@@ -55,6 +55,7 @@ FAULTS: tuple[str, ...] = (
     "site-blocking",
     "rate-limited",
     "price-jump",
+    "site-change",
     "slow-query",
     "brute-force",
     "scan",
@@ -179,8 +180,19 @@ def _relayout(host: FaultHost, target: str | None) -> str:
 
     _update(host, change)
     return (
-        f"low-confidence: {target} changed its page layout; extraction falls back to a "
-        "heuristic with confidence 0.4-0.5"
+        f"low-confidence: {target} changed its page layout; several prices in one "
+        "box and no structured data: extraction confidence ~0.55"
+    )
+
+
+def _site_change(host: FaultHost, target: str | None) -> str:
+    def change(control: Control) -> None:
+        control.domains[str(target)].layout = "redesign"
+
+    _update(host, change)
+    return (
+        f"site-change: {target} serves a new page template (another skeleton, no structured"
+        " data, the price among list, per-unit, bundle and shipping prices)"
     )
 
 
@@ -424,6 +436,7 @@ _FAULTS: dict[str, _Fault] = {
     "error-burst": _Fault(_domain, _burst, _restore_domain("error-burst")),
     "low-confidence": _Fault(_domain, _relayout, _restore_domain("low-confidence")),
     "missing-prices": _Fault(_optional_domain, _drop_prices, _restore_prices),
+    "site-change": _Fault(_domain, _site_change, _restore_domain("site-change")),
     "queue-backlog": _Fault(lambda _s, _t: None, _backlog, _drain),
     "stale-data": _Fault(lambda _s, _t: None, _stale, _refresh),
     "proxy-dead": _proxy_mode("dead"),

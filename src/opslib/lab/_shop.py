@@ -8,6 +8,7 @@ Run as ``python -m opslib.lab._shop --state-dir DIR``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html
 import json
 import math
@@ -75,24 +76,27 @@ def page_layout(product: Product, control: Control) -> Layout:
 
 
 def render_product(product: Product, layout: Layout, epoch: float) -> str:
-    """The product page; the standard layout has five variants, as real shop templates do."""
+    """The product page. ``standard`` is the shops' usual template, whose offer comes in the
+    shapes real shops use (microdata with or without a currency, a price class only, JSON-LD
+    only, the price in a script's state, a struck-through list price); ``changed`` swaps the
+    offer for a box of several prices and no structured data; ``redesign`` is a new template
+    altogether (another skeleton around that box), as a shop's relaunch is."""
     price = product.price_at(epoch)
     name = html.escape(product.name)
     shop = product.domain.split("-")[0].title()
+    if layout == "redesign":
+        return _redesign(product, price, name, shop)
+    head = ""
     if layout == "noprice":
         offer = '<p class="availability">Currently unavailable. <a href="/notify">Notify me</a></p>'
     elif layout == "changed":
-        symbol = _SYMBOLS.get(product.currency, product.currency)
-        offer = f'<div class="pdp-amount"><b>{symbol} {price:.2f}</b></div>'
-        if product.n % 2:
-            offer += f'<p class="shipping">Shipping from {symbol} {4.95:.2f}</p>'
-        if product.n % 3 == 0:
-            offer += f'<p class="was">Was <s>{symbol} {price * 1.2:.2f}</s></p>'
+        offer = f'<div class="pdp-amount">{_price_box(product, price)}</div>'
     else:
-        offer = _standard_offer(product, price)
+        offer, head = _standard_offer(product, price)
     return (
         "<!doctype html>\n"
-        f'<html lang="en"><head><meta charset="utf-8"><title>{name} | {shop} Shop</title></head>\n'
+        f'<html lang="en"><head><meta charset="utf-8"><title>{name} | {shop} Shop</title>'
+        f"{head}</head>\n"
         f'<body><header><a href="/">{shop} Shop</a></header>\n'
         '<main><div class="product" itemscope itemtype="https://schema.org/Product">\n'
         f'<h1 itemprop="name">{name}</h1>\n'
@@ -103,23 +107,74 @@ def render_product(product: Product, layout: Layout, epoch: float) -> str:
     )
 
 
-def _standard_offer(product: Product, price: float) -> str:
+def _price_box(product: Product, price: float) -> str:
+    """Several prices in plain rows, as many shops show them: the price, per unit, the list
+    price, a bundle and shipping, none marked up as what it is."""
+    rows = (
+        _money(price, product.currency),
+        f"{_money(price / 3, product.currency)} / 100 g",
+        _money(price * 1.25, product.currency),
+        f"2 for {_money(price * 1.8, product.currency)}",
+        f"+ {_money(4.95, product.currency)}",
+    )
+    return "".join(f'<div class="row"><span>{row}</span></div>' for row in rows)
+
+
+def _redesign(product: Product, price: float, name: str, shop: str) -> str:
+    nav = "".join(f'<li class="nav-item"><a href="/c/{c}">{c.title()}</a></li>' for c in _NAV)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{shop} - {name}</title>'
+        '<link rel="stylesheet" href="/static/app.css"></head>\n'
+        f'<body class="theme-2"><div id="root"><nav class="topbar"><ul>{nav}</ul></nav>\n'
+        '<section class="pdp"><div class="pdp-gallery"><img src="/img/p.jpg" alt=""></div>\n'
+        f'<div class="pdp-info"><h2 class="pdp-title">{name}</h2>'
+        f'<div class="pdp-meta"><span>Art.-Nr. {product.n:06d}</span></div>\n'
+        f'<div class="buy-box">{_price_box(product, price)}'
+        '<button class="add-to-cart">Add to cart</button></div></div></section>\n'
+        '<aside class="reco"><h3>You may also like</h3></aside></div>\n'
+        '<div class="site-footer"><p>All prices incl. VAT.</p></div></body></html>\n'
+    )
+
+
+_NAV = ("new", "sale", "brands", "outlet")
+
+
+def _standard_offer(product: Product, price: float) -> tuple[str, str]:  # noqa: PLR0911 - a return per shape
+    """The offer of the standard template and what it adds to the head, by the product's
+    shape: a stable share of pages carries its price only in JSON-LD or a script's state."""
     text = _money(price, product.currency)
     content = f"{price:.2f}"
     currency_meta = f'<meta itemprop="priceCurrency" content="{product.currency}">'
     microdata = f'<span class="price" itemprop="price" content="{content}">'
+    if product.n % 10 == 7:  # JSON-LD only
+        data = {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": product.name,
+            "sku": f"{product.n:06d}",
+            "offers": {"@type": "Offer", "price": content, "priceCurrency": product.currency},
+        }
+        script = f'<script type="application/ld+json">{json.dumps(data)}</script>'
+        return f'<div class="cost">{text}</div>', script
+    if product.n % 10 == 9:  # the price in a script's state, drawn by the page's code
+        state = json.dumps(
+            {"sku": f"{product.n:06d}", "price": price, "currency": product.currency}
+        )
+        return f'<div id="price-app"></div><script>window.__PRODUCT__ = {state};</script>', ""
     match product.variant:
         case 0:
-            return f"{microdata}{text}</span>{currency_meta}"
+            return f"{microdata}{text}</span>{currency_meta}", ""
         case 1:
-            return f"{microdata}{text}</span>"
+            return f"{microdata}{text}</span>", ""
         case 2:
-            return f"{microdata}{_money(price, product.currency, 'code')}</span>{currency_meta}"
+            return f"{microdata}{_money(price, product.currency, 'code')}</span>{currency_meta}", ""
         case 3:
-            return f'<span class="price">{text}</span>'
+            return f'<span class="price">{text}</span>', ""
         case _:
             was = _money(price * 1.15, product.currency)
-            return f'{microdata}{text}</span>{currency_meta}<span class="was"><s>{was}</s></span>'
+            offer = f'{microdata}{text}</span>{currency_meta}<span class="was"><s>{was}</s></span>'
+            return offer, ""
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -175,7 +230,21 @@ class _Handler(BaseHTTPRequestHandler):
         if domain is not None and self._random.random() < domain.price_glitch:  # price-jump
             product = replace(product, base_price=product.base_price * 100)
         page = render_product(product, page_layout(product, control), time.time())
-        self._send(200, page.encode(), "text/html; charset=utf-8")
+        self._page(page.encode())
+
+    def _page(self, body: bytes) -> None:
+        """A product page with its ETag; 304 Not Modified when the client holds this version."""
+        etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+        fresh = etag in (self.headers.get("If-None-Match") or "")
+        self.send_response(304 if fresh else 200)
+        self.send_header("ETag", etag)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        if not fresh:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if not fresh:
+            self.wfile.write(body)
 
     def _outage(self, host: str, domain: DomainControl) -> bool:
         """Answer for a site-down, site-blocking or rate-limited shop; False when none applies.

@@ -15,7 +15,7 @@ from opslib.errors import InputError
 from opslib.quality import PlatformSchema
 from opslib.sites._model import SiteTarget
 
-__all__ = ["parse_site", "site_targets"]
+__all__ = ["monitored_urls", "parse_site", "site_targets"]
 
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 _DOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*\.?$")
@@ -70,13 +70,22 @@ def site_targets(
 
 
 def _sample_urls(db: Database, tables: PlatformTables, domains: list[str] | None) -> dict[str, str]:
+    return {d: urls[0] for d, urls in monitored_urls(db, tables, domains, 1).items()}
+
+
+def monitored_urls(
+    db: Database, tables: PlatformTables, domains: Sequence[str] | None, per_domain: int
+) -> dict[str, list[str]]:
+    """Up to ``per_domain`` URLs of each domain of ``monitored_urls`` (of ``domains``, else of
+    every one), lowest id first."""
     schema = PlatformSchema.read(db, tables)
     schema.require("monitored_urls", "id", "domain", "url")
     domain = schema.column("monitored_urls", "domain")
     where = sql.SQL("WHERE lower({}) = ANY(%(domains)s)").format(domain) if domains else sql.SQL("")
     query = sql.SQL(
-        "SELECT DISTINCT ON (lower({domain})) lower({domain}) AS domain, {url} AS url"
-        " FROM {table} {where} ORDER BY lower({domain}), {id}"
+        "SELECT domain, url FROM (SELECT lower({domain}) AS domain, {url} AS url,"
+        " row_number() OVER (PARTITION BY lower({domain}) ORDER BY {id}) AS n"
+        " FROM {table} {where}) ranked WHERE n <= %(per_domain)s ORDER BY domain, n"
     ).format(
         domain=domain,
         url=schema.column("monitored_urls", "url"),
@@ -84,5 +93,9 @@ def _sample_urls(db: Database, tables: PlatformTables, domains: list[str] | None
         id=schema.column("monitored_urls", "id"),
         where=where,
     )
-    rows = db.fetch_all(query, {"domains": domains or []})
-    return {str(r["domain"]): str(r["url"]) for r in rows if r["domain"] and r["url"]}
+    rows = db.fetch_all(query, {"domains": list(domains or []), "per_domain": per_domain})
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        if row["domain"] and row["url"]:
+            found.setdefault(str(row["domain"]), []).append(str(row["url"]))
+    return found
