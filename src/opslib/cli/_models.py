@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,7 +16,7 @@ _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 
 @click.group()
 def models() -> None:
-    """The price-element model of the extraction engine: evaluate, train."""
+    """The price-element model of the extraction engine: evaluate, train, collect, deploy."""
 
 
 @models.command("evaluate")
@@ -128,3 +129,177 @@ def train_cmd(
     )
     if out is not None:
         output.info(f"\nmodel written to {out}")
+
+
+_dry = click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+
+
+def _f1(pages: Path, model: Any) -> tuple[float, int]:
+    """F1 of the price with ``model`` (None: the shipped one) on the pages of ``pages``."""
+    from opslib.cli._patterns import _dir_samples
+    from opslib.extraction import extract
+
+    samples = _dir_samples(pages)
+    right = predicted = expected = 0
+    for s in samples:
+        got = extract(s.html, model=model)
+        predicted += got.price is not None
+        expected += s.price is not None
+        right += got.price is not None and got.price == s.price
+    precision = right / predicted if predicted else 0.0
+    recall = right / expected if expected else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f1, len(samples)
+
+
+@models.command("deploy")
+@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--pages",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Labelled pages (as evaluate reads them): refuse a model scoring a lower F1 there"
+    " than the active one.",
+)
+@click.option("--note", default="", help="Why: kept with the version.")
+@click.option("--force", is_flag=True, help="Deploy even if it scores lower on --pages.")
+@_dry
+@pass_app
+def deploy_cmd(
+    app: AppContext, *, model_file: Path, pages: Path | None, note: str, force: bool, dry_run: bool
+) -> None:
+    """Deploy MODEL_FILE (from `opslib models train --out`) as the next model version, stored
+    in the opslib schema; scrapers read it with ModelStore(db).active(). With --pages, a model
+    that scores a lower F1 there than the active one is refused unless --force."""
+    from opslib.errors import UnsafeActionError
+    from opslib.extraction._model_store import ModelStore, parse_model
+
+    data = model_file.read_bytes()
+    model = parse_model(data)
+    store = ModelStore(app.database, cache_seconds=0)
+    args: dict[str, Any] = {"file": str(model_file), "bytes": len(data), "force": force}
+    with app.audit.action("models.deploy", args, dry_run=dry_run) as out:
+        if pages is not None:
+            new_f1, n = _f1(pages, model)
+            old_f1, _ = _f1(pages, store.active())
+            args.update(new_f1=round(new_f1, 4), active_f1=round(old_f1, 4))
+            app.output.info(f"F1 on {n} pages: new {new_f1:.3f}, active {old_f1:.3f}")
+            if new_f1 < old_f1 and not force:
+                raise UnsafeActionError(
+                    f"not deploying {model_file.name}: F1 {new_f1:.3f} < the active model's"
+                    f" {old_f1:.3f} on {pages} (--force deploys it anyway)"
+                )
+        if dry_run:
+            out.detail = "would deploy"
+            app.output.data({"dry_run": True, **args}, f"would deploy {model_file.name}")
+            return
+        version = store.deploy(data, note=note, actor=app.settings.actor or None)
+        out.detail = f"model version {version.version} active"
+    app.output.data(
+        {"dry_run": False, **version.summary()},
+        f"deployed model v{version.version} ({version.bytes} bytes);"
+        " `opslib models rollback` restores the previous one",
+    )
+
+
+@models.command("rollback")
+@click.option("--to", "to", type=click.IntRange(1), help="Make this version active.")
+@_dry
+@pass_app
+def rollback_cmd(app: AppContext, *, to: int | None, dry_run: bool) -> None:
+    """Make the previous model version active again (or --to N); rolling back the first
+    returns to the model shipped in the package."""
+    from opslib.extraction._model_store import ModelStore
+
+    store = ModelStore(app.database, cache_seconds=0)
+    with app.audit.action("models.rollback", {"to": to}, dry_run=dry_run) as out:
+        was, now = store.plan_rollback(to) if dry_run else store.rollback(to)
+        shown = f"v{now}" if now is not None else "the shipped model"
+        out.detail = f"v{was} -> {shown}"
+    verb = "would roll back" if dry_run else "rolled back"
+    app.output.data(
+        {"dry_run": dry_run, "was": was, "active": now}, f"{verb} the model: v{was} -> {shown}"
+    )
+
+
+@models.command("list")
+@pass_app
+def list_cmd(app: AppContext) -> None:
+    """The deployed model versions, newest first (* marks the active one)."""
+    from opslib.extraction._model_store import ModelStore
+
+    versions = ModelStore(app.database).versions()
+    if not versions and not app.output.as_json:
+        app.output.info("no model deployed: the one shipped in the package is in use")
+        return
+    app.output.table(
+        ("version", "active", "bytes", "sha256", "actor", "created", "note"),
+        [
+            (
+                v.version,
+                "*" if v.active else "",
+                v.bytes,
+                v.sha256[:12],
+                v.actor,
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                v.note,
+            )
+            for v in versions
+        ],
+        [v.summary() for v in versions],
+    )
+
+
+@models.command("collect")
+@click.argument("domains", nargs=-1, required=True)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--hours", type=click.FloatRange(0.01, 24 * 90), default=24.0, show_default=True)
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 5000), default=50, show_default=True)
+@pass_app
+def collect_cmd(
+    app: AppContext,
+    *,
+    domains: tuple[str, ...],
+    out_dir: Path,
+    hours: float,
+    min_confidence: float,
+    limit: int,
+) -> None:
+    """Training pages for the model: the pages of each domain's recent high-confidence price
+    history, fetched now, written to OUT with expected.json (as evaluate reads it) and
+    elements.json (the XPath, attribute or script regex of the element holding the price)."""
+    import json
+
+    from opslib.extraction._generate import price_holder, settle_price
+    from opslib.extraction._verify import history_samples
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    expected: dict[str, Any] = {}
+    elements: dict[str, Any] = {}
+    for domain in domains:
+        fetched, problems = history_samples(
+            app.database, app.settings, domain, hours=hours, min_confidence=min_confidence,
+            limit=limit, timeout=app.settings.sites.timeout or 10.0,
+        )  # fmt: skip
+        kept = 0
+        for n, sample in enumerate(fetched, 1):
+            settled = settle_price(sample, 0.01)
+            holder = price_holder(settled) if settled else None
+            if settled is None or holder is None:
+                continue
+            name = f"{domain}-{n:04d}.html"
+            html = settled.html if isinstance(settled.html, bytes) else settled.html.encode()
+            (out_dir / name).write_bytes(html)
+            expected[name] = {"price": str(settled.price), "currency": None, "url": sample.name}
+            elements[name] = holder
+            kept += 1
+        app.output.info(
+            f"{domain}: {kept} of {len(fetched)} pages kept"
+            + (f" ({len(problems)} not fetched)" if problems else "")
+        )
+    (out_dir / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True))
+    (out_dir / "elements.json").write_text(json.dumps(elements, indent=1, sort_keys=True))
+    app.output.data(
+        {"directory": str(out_dir), "pages": len(expected)},
+        f"{len(expected)} training pages in {out_dir}",
+    )

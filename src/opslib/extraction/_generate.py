@@ -425,3 +425,19 @@ def settle_price(sample: Sample, tolerance: float = 0.01) -> Sample | None:
         ):
             best = value
     return None if best is None else replace(sample, price=best)
+
+
+def price_holder(sample: Sample) -> dict[str, str | None] | None:
+    """Where the page holds its known price: the XPath of the element (the innermost whose
+    text, attribute or script state reads exactly it), the attribute and the regex; None when
+    no element does. What ``opslib models collect`` writes beside each training page."""
+    if sample.price is None:
+        return None
+    doc = _parse(sample.html)
+    if doc is None:
+        return None
+    found = sorted(_holders(doc, sample.price, 0.0), key=lambda h: h[1])
+    if not found:
+        return None
+    (el, attr, regex), _inside = found[0]
+    return {"xpath": el.getroottree().getpath(el), "attribute": attr, "regex": regex}
