@@ -251,6 +251,11 @@ class MetricNames(_Model):
         pattern=_METRIC_NAME,
         description="a histogram of fetch times in seconds (optional: the weekly review's p50/p95)",
     )
+    cache_hits: str = Field(
+        "scraper_cache_hits_total",
+        pattern=_METRIC_NAME,
+        description="pages answered 304 Not Modified (optional: the overload cache hit rate)",
+    )
     container_cpu: str = Field(
         "container_cpu_usage_seconds_total",
         pattern=_METRIC_NAME,

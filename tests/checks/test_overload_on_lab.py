@@ -88,3 +88,27 @@ def test_overload_named_then_pause_and_intervals_bring_the_queue_back(
         assert _ok(steady), steady.message()
     finally:
         healthy_lab.heal()
+
+
+def test_caching_on_a_domain_answers_304_and_shows_the_hit_rate(
+    healthy_lab: Lab, stack: tuple[Prometheus, Settings], capsys: pytest.CaptureFixture[str]
+) -> None:
+    prometheus, settings = stack
+    domain = healthy_lab.domains[5]
+    assert main(["domains", "caching", domain, "on"]) == 0
+    assert f"caching on for {domain}" in capsys.readouterr().out
+    try:
+
+        def hits() -> float:
+            result = overload.cache_hit_rate(prometheus, settings)
+            rates = {m.subject: m.value for m in result.measurements}
+            return rates.get(domain) or 0.0
+
+        rate = poll_until(hits, lambda r: r > 0.3, 120)
+        assert rate > 0.3  # most pages unchanged between two checks 30 s apart
+        report = overload.cache_hit_rate(prometheus, settings)
+        others = [m.value for m in report.measurements if m.subject not in ("", domain)]
+        assert others
+        assert all(v == 0 for v in others)
+    finally:
+        assert main(["domains", "caching", domain, "off"]) == 0

@@ -4,6 +4,7 @@ naming this emergency's commands."""
 from __future__ import annotations
 
 from opslib import overload
+from opslib.adapters import Sample
 from opslib.config import Settings
 from opslib.results import Severity
 from tests.health.fakes import FakePlatform, container, usage
@@ -35,3 +36,35 @@ def test_growing_queue_and_slow_drain_name_pause_and_intervals() -> None:
     assert overload.queue_load(FakeScrapers([[snapshot(0)]]), calm, settings).severity is (
         Severity.OK
     )
+
+
+class FakeVectors:
+    """Prometheus instant vectors by query prefix."""
+
+    def __init__(self, **by_metric: dict[str, float]) -> None:
+        self.by_metric = by_metric
+
+    def query(self, promql: str) -> list[Sample]:
+        for metric, values in self.by_metric.items():
+            if f"rate({metric}[" in promql:
+                return [Sample({"domain": d}, v) for d, v in values.items()]
+        return []
+
+
+def test_cache_hit_rate_per_domain_and_without_hits() -> None:
+    prometheus = FakeVectors(
+        scraper_requests_total={"a.test": 2.0, "b.test": 2.0},
+        scraper_cache_hits_total={"a.test": 1.5},
+    )
+    result = overload.cache_hit_rate(prometheus, Settings())
+    assert result.severity is Severity.OK
+    assert {(m.subject, m.value) for m in result.measurements} == {
+        ("", 0.375),
+        ("a.test", 0.75),
+        ("b.test", 0.0),
+    }
+    none = overload.cache_hit_rate(FakeVectors(scraper_requests_total={"a.test": 1.0}), Settings())
+    assert "caching is off everywhere" in none.measurements[0].note
+    missing = overload.cache_hit_rate(FakeVectors(), Settings())
+    assert missing.severity is Severity.UNKNOWN
+    assert "opslib domains caching" in overload.CACHE_ACTION

@@ -27,3 +27,10 @@ def test_drain_time(
 ) -> None:
     """Processing rate above its floor and the queue drained within performance.drain_time."""
     ops_verdict(overload.drain_time(scrape_all, ops_prometheus, ops_settings))
+
+
+def test_cache_hit_rate(
+    ops_prometheus: Prometheus, ops_settings: Settings, ops_verdict: Verdict
+) -> None:
+    """The share of requests answered 304 Not Modified, per domain (shown, not judged)."""
+    ops_verdict(overload.cache_hit_rate(ops_prometheus, ops_settings))

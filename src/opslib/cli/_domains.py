@@ -8,7 +8,7 @@ import click
 
 from opslib.audit import AuditLog, current_actor
 from opslib.cli._context import AppContext, pass_app
-from opslib.domains import AUTO_ACTOR, DomainControls, DomainPlan, parse_duration
+from opslib.domains import AUTO_ACTOR, DomainControls, DomainPlan, Strategy, parse_duration
 from opslib.errors import InputError
 from opslib.quality import PlatformSchema
 from opslib.ratelimit import RateLimiter, check_domain
@@ -132,6 +132,32 @@ def pause_cmd(app: AppContext, *, domain: str, reason: str, dry_run: bool) -> No
 def resume_cmd(app: AppContext, *, domain: str, dry_run: bool) -> None:
     """Let scrapers request DOMAIN again (ends a pause and a cooldown)."""
     _pause(app, domain, False, "", dry_run)
+
+
+@domains.command("caching")
+@click.argument("domain")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@pass_app
+def caching_cmd(app: AppContext, *, domain: str, state: str, dry_run: bool) -> None:
+    """Conditional requests for DOMAIN (runbook: enable_caching): scrapers send the page's ETag
+    back and skip extracting a page that did not change (a new strategy version)."""
+    name = check_domain(domain)
+    controls = _controls(app)
+    active = next((v for v in controls.active_versions() if v.domain == name), None)
+    current = active.strategy if active else Strategy()
+    wanted = current.model_copy(update={"conditional_requests": state == "on"})
+    changes = wanted != current
+    text = f"caching {state} for {name}" + ("" if changes else " already: nothing to change")
+    with app.audit.action("domains.caching", {"domain": name, "state": state},
+                          dry_run=dry_run) as out:  # fmt: skip
+        if changes and not dry_run:
+            _, now = controls.set_strategy(name, wanted, actor=_actor(app), note=f"caching {state}")
+            text += f" (strategy v{now.version})" if now else ""
+        out.detail = text
+    prefix = "would set " if dry_run and changes else ""
+    app.output.data({"dry_run": dry_run, "domain": name, "caching": state, "changed": changes},
+                    prefix + text)  # fmt: skip
 
 
 @domains.command("auto-cooldown")

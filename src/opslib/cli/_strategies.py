@@ -28,6 +28,7 @@ def _line(version: StrategyVersion) -> str:
         f"proxy {s.proxy_country or 'any'}{' sticky' if s.sticky_proxy else ''}",
         f"retries {s.retries} (backoff {s.backoff_seconds:g}s x{s.backoff_factor:g})",
         "browser" if s.needs_browser else "",
+        "caching" if s.conditional_requests else "",
         f"by {version.actor} {version.created_at:%Y-%m-%d %H:%M}",
     ]
     return ", ".join(p for p in parts if p)

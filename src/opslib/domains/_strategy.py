@@ -64,6 +64,10 @@ class Strategy(BaseModel):
     backoff_seconds: float = Field(0.0, ge=0, le=600, description="before the first retry")
     backoff_factor: float = Field(2.0, ge=1, le=10, description="each later retry waits x this")
     needs_browser: bool = Field(False, description="pages render only in a browser")
+    conditional_requests: bool = Field(
+        False,
+        description="caching: send the page's ETag back (If-None-Match); a 304 is not extracted",
+    )
 
     @field_validator("headers")
     @classmethod

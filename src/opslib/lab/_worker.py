@@ -125,6 +125,9 @@ class _Metrics:
         self.extractions = Counter(
             "scraper_extractions", "Extractions by rule", ["method"], registry=r
         )
+        self.cache_hits = Counter(  # caching: a 304 to a conditional request, not extracted
+            "scraper_cache_hits", "Pages not modified since the last fetch", ["domain"], registry=r
+        )
         for domain in domains:  # every series exists from the start, so rate() sees the first one
             self.requests.labels(domain)
             for kind in ERROR_KINDS:
@@ -168,6 +171,7 @@ class _Attempt:
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     proxy: str = ""
     country: str = ""
+    etag: str = ""  # the page's ETag (caching: sent back as If-None-Match)
 
     def reason(self) -> str:
         """Why it failed, as the log line says it: ``HTTP 429 Too Many Requests (retry after
@@ -226,6 +230,7 @@ class Worker:
             ops.domain_controls,
         )
         self._requests = itertools.count()
+        self._pages: dict[int, tuple[str, Any]] = {}  # url id -> (ETag, its extraction)
         self._rng = random.Random()  # noqa: S311 - delays and jitter, not secrets
 
     def run(self, stop: threading.Event) -> None:
@@ -358,7 +363,7 @@ class Worker:
             if result is None:
                 break
             fetched = result.outcome == "ok"
-            extraction = extract_price(result.body, url["currency"]) if fetched else None
+            extraction = self._extraction(url, result) if fetched else None
             if fetched and extraction is None:
                 _log.error("price not found on %s", url["url"])
             elif extraction is not None:
@@ -368,6 +373,17 @@ class Worker:
             if fetched or result.retry_after is not None:
                 break  # after a 429 the domain is held for every replica: no retry now
         self.metrics.processed.inc()
+
+    def _extraction(self, url: dict[str, Any], result: _Attempt) -> Any:
+        """The page's price: a 304 (caching) reuses the last extraction, unextracted."""
+        held = self._pages.get(url["id"])
+        if result.status == 304 and held is not None:
+            self.metrics.cache_hits.labels(url["domain"]).inc()
+            return held[1]
+        extraction = extract_price(result.body, url["currency"])
+        if result.etag and extraction is not None:
+            self._pages[url["id"]] = (result.etag, extraction)
+        return extraction
 
     def _attempt(self, pool: ProxyPool, url: dict[str, Any], strategy: Strategy) -> _Attempt | None:
         """One request under a rate-limit permit; None when none was made (no permit, no
@@ -394,6 +410,8 @@ class Worker:
                 self.metrics.errors.labels(domain, "proxy_error").inc()
                 return None
             headers = strategy.request_headers(next(self._requests))
+            if strategy.conditional_requests and url["id"] in self._pages:
+                headers["If-None-Match"] = self._pages[url["id"]][0]
             result = self._fetch(lease, url["url"], headers)
             pool.report(lease, result.report)
         self.metrics.requests.labels(domain).inc()
@@ -456,8 +474,10 @@ class Worker:
             return failed("proxy_error", status, response.headers["proxy-status"])
         ms = took()
         report = lease.outcome(status, ms, response.content)
-        if status == 200 and report.kind != "ban":
-            return _Attempt("ok", status, ms, response.content, None, report, started_at=started)
+        if status in (200, 304) and report.kind != "ban":
+            etag = response.headers.get("etag", "")
+            return _Attempt("ok", status, ms, response.content, None, report, None, started,
+                            etag=etag)  # fmt: skip
         outcome = "banned" if report.kind == "ban" else "http_error"
         wait = (
             retry_after_seconds(response.headers.get("retry-after"), time.time())
