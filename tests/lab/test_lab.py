@@ -139,6 +139,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "price-jump", "site-change",
         "slow-query", "disk-filling", "overload",
         "brute-force", "scan",
+        "table-bloat", "stale-stats", "unused-index",
         "cert-expiring",
     }  # fmt: skip
 

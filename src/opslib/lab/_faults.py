@@ -21,6 +21,15 @@ from opslib.lab._control import (
     ProxyMode,
     healthy_domain,
 )
+from opslib.lab._db_faults import (
+    heal_bloat,
+    heal_stale,
+    heal_unused_index,
+    inject_bloat,
+    inject_stale,
+    inject_unused_index,
+    stale_target,
+)
 from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._seed import refill_history
@@ -60,6 +69,9 @@ FAULTS: tuple[str, ...] = (
     "brute-force",
     "scan",
     "disk-filling",
+    "table-bloat",
+    "stale-stats",
+    "unused-index",
     "overload",
     "cert-expiring",
 )
@@ -469,6 +481,9 @@ _FAULTS: dict[str, _Fault] = {
     ),
     "slow-query": _Fault(lambda _s, _t: None, inject_slow_query, heal_slow_query),
     "disk-filling": _Fault(lambda _s, _t: None, fill_disk, free_disk),
+    "table-bloat": _Fault(lambda _s, _t: None, inject_bloat, heal_bloat),
+    "stale-stats": _Fault(stale_target, inject_stale, heal_stale),
+    "unused-index": _Fault(lambda _s, _t: None, inject_unused_index, heal_unused_index),
     "overload": _Fault(lambda _s, _t: None, inject_overload, heal_overload),
 }
 
