@@ -10,6 +10,7 @@ from opslib.adapters import ComposeScaling, ResourceLimits, ScaleFailed
 from opslib.errors import InputError
 from opslib.scaling import apply_scale, plan_limits, plan_scale
 from tests.scaling.conftest import SERVICE, ComposeProject, make_project, remove_project
+from tests.support import poll_until
 
 
 def test_scale_up_and_down(compose: ComposeProject) -> None:
@@ -76,6 +77,13 @@ def test_limits_applied_and_inherited(docker_client: docker.DockerClient) -> Non
     try:
         with project.platform() as platform:
             scaling = ComposeScaling(platform, stop_timeout=5)
+            held = poll_until(
+                lambda: scaling.memory_in_use(SERVICE),
+                lambda used: bool(used) and min(used.values()) > 40 << 20,
+                deadline=30,
+                interval=0.5,
+            )
+            assert min(held.values()) > 40 << 20
             with pytest.raises(InputError, match=r"below what .* uses now"):
                 plan_limits(scaling, SERVICE, cpus=None, memory=20 << 20)
             plan = plan_limits(scaling, SERVICE, cpus=1.5, memory=256 << 20)

@@ -21,6 +21,7 @@ from tests.scaling.conftest import (
     remove_service,
     service_spec,
 )
+from tests.support import poll_until
 
 
 def running_task_ids(service: SwarmService) -> set[str]:
@@ -49,7 +50,13 @@ def test_scale_and_limits(service: SwarmService) -> None:
         assert (outcome.before, outcome.after) == (1, 3)
         assert scaling.replicas(SERVICE) == 3
         assert before < running_task_ids(service)  # the running task was kept, not replaced
-        in_use = scaling.memory_in_use(SERVICE)
+        # The new replicas hold their 40 MB a moment after they run.
+        in_use = poll_until(
+            lambda: scaling.memory_in_use(SERVICE),
+            lambda used: len(used) == 3 and min(used.values()) > 40 << 20,
+            deadline=30,
+            interval=0.5,
+        )
         assert len(in_use) == 3
         assert min(in_use.values()) > 40 << 20
         with pytest.raises(InputError, match="below what"):
