@@ -157,8 +157,8 @@ def env_cmd(app: AppContext, state_dir: Path | None, as_json: bool) -> None:
 @click.argument("fault", type=click.Choice(FAULTS))
 @click.option(
     "--target",
-    help="A shop domain (error-burst, low-confidence, missing-prices), a scraper number, or a"
-    " proxy (proxy-*: its URL, port or country).",
+    help="A shop domain (error-burst, low-confidence, missing-prices, site-change), a scraper"
+    " number, or a proxy (proxy-*: its URL, port or country).",
 )
 @_state_dir
 @pass_app
