@@ -610,6 +610,14 @@ class SecuritySettings(_Model):
     key_overlap: str = Field(
         "24h", pattern=r"^[0-9]+[smhd]$", description="an old key's life after a rotation"
     )
+    db_secret_file: Path | None = Field(
+        None, description="the KEY=value file the services read the database password from"
+    )
+    db_secret_variable: str = Field("DATABASE_PASSWORD", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    db_role: str | None = Field(None, description="the role rotated (default: the DSN's user)")
+    db_services: list[str] = Field(
+        default_factory=list, description="restarted in this order after a rotation"
+    )
 
     @field_validator("allowlist", "operator_addresses")
     @classmethod

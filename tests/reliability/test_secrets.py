@@ -49,6 +49,7 @@ SEEDED = {
     "http proxy": ("proxyuser", "HttpProxy-Secret-7007"),
     "socks proxy": ("socksuser", "Socks-Secret-6006"),
     "bad setting": ("baduser", "BadSetting-Secret-3003"),
+    "key pepper": ("pepper", "KeyPepper-Secret-4242"),
 }
 KEY = Fernet.generate_key().decode()  # seals the pool's passwords at rest
 VERBOSITY: list[list[str]] = [[], ["-v"], ["-vv"]]
@@ -72,6 +73,11 @@ COMMANDS: list[tuple[str, list[str], dict[str, str]]] = [
     ("backup create", ["backup", "create"], {}),
     ("backup list", ["--json", "backup", "list"], {}),
     ("backup integrity", ["backup", "integrity"], {}),
+    ("keys list", ["keys", "list", "--all"], {}),
+    ("keys create", ["--json", "keys", "create", "acme"], {}),
+    ("keys rotate", ["keys", "rotate", "acme", "--dry-run"], {}),
+    ("keys revoke", ["keys", "revoke", "nobody", "--reason", "x"], {}),
+    ("credentials rotate", ["credentials", "rotate", "database", "--dry-run"], {}),
     ("bad prometheus_url", ["proxies", "list"], {"OPSLIB_PROMETHEUS_URL": BAD_URL}),
     ("bad metrics_urls", ["proxies", "list"], {"OPSLIB_METRICS_URLS": BAD_URL}),
     ("bad judge_url", ["proxies", "list"], {"OPSLIB_PROXIES__JUDGE_URL": BAD_URL}),
@@ -199,6 +205,7 @@ def _make_world(
     _Site.body = proxies.encode()
     (tmp / "in").mkdir()
     (tmp / "in" / "proxies.txt").write_text(proxies)
+    (tmp / "in" / "app.env").write_text(f"DATABASE_PASSWORD={db_password}\n")
     (tmp / "backups").mkdir(mode=0o700)
     (tmp / "etc").mkdir()
     (tmp / "etc" / "scraper.conf").write_text("workers = 2\n")
@@ -219,6 +226,8 @@ def _make_world(
                 f"encryption_keys = [{_toml(KEY)}]",
                 f"[backups]\nbackup_dir = {_toml(str(tmp / 'backups'))}",
                 f"config_paths = [{_toml(str(tmp / 'etc'))}]\nmin_count = 1",
+                f"[security]\nkey_pepper = {_toml(SEEDED['key pepper'][1])}",
+                f"db_secret_file = {_toml(str(tmp / 'in' / 'app.env'))}",
                 "",
             ]
         )

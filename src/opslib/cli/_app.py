@@ -56,6 +56,7 @@ def _register_optional() -> None:
     from opslib.cli._ratelimit import ratelimit
     from opslib.cli._review import review
     from opslib.cli._scale import limits, scale
+    from opslib.cli._credentials import credentials
     from opslib.cli._keys import keys
     from opslib.cli._security import security
     from opslib.cli._sites import sites
@@ -82,6 +83,7 @@ def _register_optional() -> None:
     cli.add_command(strategies)
     cli.add_command(security)
     cli.add_command(keys)
+    cli.add_command(credentials)
     cli.add_command(scale)
     cli.add_command(limits)
     cli.add_command(updates)
