@@ -81,6 +81,13 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "db.lock_wait_seconds": Threshold(warn=5, crit=30, unit="s"),
         "db.statement_mean_ms": Threshold(warn=500, crit=2000, unit="ms"),
         "db.missing_indexes": Threshold(warn=0, unit="indexes"),
+        # weekly.db_maintenance (opslib.dbmaintain)
+        "db.vacuum_age": Threshold(warn=7, crit=14, unit="days"),
+        "db.analyze_age": Threshold(warn=7, crit=14, unit="days"),
+        "db.bloat": Threshold(warn=0.3, crit=0.5, unit="of the table"),
+        "db.xid_age": Threshold(warn=0.5, crit=0.8, unit="of autovacuum_freeze_max_age"),
+        "db.bad_indexes": Threshold(crit=0, unit="indexes"),
+        "db.partition_size": Threshold(warn=50, unit="GiB"),
         # weekly.performance_review: this week against the previous one (opslib.review)
         "review.latency_rise": Threshold(warn=0.2, crit=0.5, unit="of last week"),
         "review.success_drop": Threshold(warn=2, crit=5, unit="pp"),

@@ -208,6 +208,9 @@ def partition_advice(db: Database, settings: Settings) -> CheckResult:
         SOP,
         title,
         (measurement,),
-        remediation=f"partition {s.name} by range of {column} (opslib db partition"
-        " is not built yet: see docs/platform.md)",
+        remediation=(
+            f"plan partitioning {s.name} by RANGE ({column}) in a maintenance window (a"
+            " partitioned copy, rows moved in batches, names swapped in one short transaction);"
+            " opslib has no command for it yet"
+        ),
     )
