@@ -7,7 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from opslib.config import LogSettings, Settings
+from opslib.errors import InputError
 from opslib.logs import PatternMiner, error_patterns, recent_log_lines, save_baseline
 from opslib.results import Severity
 
@@ -73,7 +76,7 @@ def test_a_stored_baseline_wins_and_known_errors_are_ok(tmp_path: Path) -> None:
     assert "opslib proxies rotate" in result.remediation
 
 
-def test_nothing_to_compare_with_is_said_and_no_lines_is_unknown(tmp_path: Path) -> None:
+def test_nothing_to_compare_with_is_said_and_no_lines_is_quiet(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     log = tmp_path / "scraper-0.log"
     log.write_text("\n".join(_lines(now, 5, ["HTTP 503 Service Unavailable"])))
@@ -82,6 +85,9 @@ def test_nothing_to_compare_with_is_said_and_no_lines_is_unknown(tmp_path: Path)
     assert result.severity is Severity.OK
     assert [m.name for m in result.measurements] == ["error_records"]
     assert "new ones not judged: no baseline file" in result.measurements[0].note
-    empty = error_patterns([], settings)
-    assert empty.severity is Severity.UNKNOWN
-    assert "no log lines in the last 1h" in empty.error
+    quiet = error_patterns([], settings)  # scrapers that log only failures: nothing failed
+    assert quiet.severity is Severity.OK
+    assert "no log line in the last 1h" in quiet.measurements[0].note
+    missing = _settings(tmp_path, tmp_path / "nope.log")
+    with pytest.raises(InputError, match=r"none of logs\.files exists"):
+        list(recent_log_lines(missing, None, now))

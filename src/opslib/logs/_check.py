@@ -43,6 +43,9 @@ def recent_log_lines(
     """The scraper service's log lines since ``since``: from ``logs.files`` when set (the last
     ``logs.tail_bytes`` of each, lines with an older time skipped), else from ``platform``."""
     if settings.logs.files:
+        if not any(path.exists() for path in settings.logs.files):
+            shown = ", ".join(str(p) for p in settings.logs.files[:3])
+            raise InputError(f"none of logs.files exists ({shown}): is it the scrapers' log?")
         for path in settings.logs.files:
             yield from _file_lines(path, settings, since)
         return
@@ -97,8 +100,11 @@ def error_patterns(
     for line in lines:
         into = earlier if line.at is not None and line.at < start else miner
         into.add(line.text, source=line.container, at=line.at)
-    if miner.records == 0:
-        return CheckResult.unknown(SOP, title, f"no log lines in the last {settings.error_window}")
+    if miner.records == 0:  # a scraper that logs only its failures has nothing to say
+        quiet = Measurement(
+            "error_records", 0, note=f"no log line in the last {settings.error_window}"
+        )
+        return CheckResult(SOP, title, (quiet,))
     errors = [p for p in miner.patterns() if p.is_error]
     known, compared = _before(settings, baseline, earlier)
     top = errors[:_TOP]
