@@ -5,6 +5,7 @@ role always accepts the old or the new password and a second run finishes the ro
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import signal
@@ -20,6 +21,7 @@ import pytest
 from psycopg import sql
 
 from opslib.cli import main
+from opslib.proxies import ProxyPool, ProxyState, parse_proxy_url
 from opslib.security._credentials import STEPS, CredentialRotation, read_secret
 from tests.dbkit import TestDatabase
 
@@ -160,3 +162,31 @@ def test_kill_9_at_random_moments(
     assert new
     assert probe.logs_in(new)
     assert not probe.pending_file.exists()
+
+
+def test_rotate_proxy_credentials(
+    env: TestDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The new password read from stdin, stored sealed; country, source, tags and state kept;
+    audited without it."""
+    pool = ProxyPool(env)
+    old = parse_proxy_url(
+        "http://puser:Proxy-Old-Secret-1@10.9.8.7:3128", country="DE", source="list", tags=("dc",)
+    )
+    pool.upsert([old])
+    pool.set_state([old.url], ProxyState.RESERVE, "test")
+    monkeypatch.setattr("sys.stdin", io.StringIO("Proxy-New-Secret-2\n"))
+    assert main(["credentials", "rotate", "proxy", old.url]) == 0
+    out, err = capsys.readouterr()
+    (stored,) = [p for p in pool.connectable(list(ProxyState)) if p.url == old.url]
+    assert stored.password is not None
+    assert stored.password.get_secret_value() == "Proxy-New-Secret-2"
+    assert (stored.username, stored.country) == ("puser", old.country)
+    (shown,) = pool.proxies()
+    assert (shown.source, shown.tags, shown.state) == ("list", ("dc",), ProxyState.RESERVE)
+    audit = json.dumps(env.fetch_all("SELECT * FROM opslib.audit_log"), default=str)
+    for text in (out, err, audit):
+        assert "Proxy-New-Secret-2" not in text
+        assert "Proxy-Old-Secret-1" not in text
+    assert main(["credentials", "rotate", "proxy", "http://10.0.0.1:1"]) == 2
+    assert "not in the proxy pool" in capsys.readouterr().err

@@ -30,11 +30,19 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import SecretStr
 
 from opslib.adapters import Database
-from opslib.errors import ConfigError, OpsError
+from opslib.errors import ConfigError, InputError, OpsError
+from opslib.proxies import ProxyPool, ProxyState
 
-__all__ = ["CredentialRotation", "RotationResult", "read_secret", "write_secret"]
+__all__ = [
+    "CredentialRotation",
+    "RotationResult",
+    "read_secret",
+    "rotate_proxy_credentials",
+    "write_secret",
+]
 
 _log = logging.getLogger(__name__)
 STEPS = ("prepare", "alter", "write", "restart", "verify")
@@ -238,3 +246,30 @@ def restart_in_order(platform: Any, services: Sequence[str]) -> Callable[[], str
         return "restarted " + ", ".join(done)
 
     return restart
+
+
+def rotate_proxy_credentials(
+    pool: ProxyPool, url: str, password: str, *, username: str | None = None
+) -> str:
+    """Give the pool's proxy ``url`` a new password (and username), sealed at rest like every
+    pool password; its country, source, tags and state are kept. One line saying what was done
+    (no secret)."""
+    shown = next((p for p in pool.proxies() if p.url == url), None)
+    if shown is None:
+        raise InputError(f"{url}: not in the proxy pool (opslib proxies list)")
+    if not password:
+        raise InputError("the new proxy password is empty (give it on stdin)")
+    current = next(p for p in pool.connectable(list(ProxyState)) if p.url == url)
+    user = username or current.username
+    if user is None:
+        raise InputError(f"{url} has no username: give --username")
+    updated = current.model_copy(
+        update={
+            "username": user,
+            "password": SecretStr(password),
+            "source": shown.source,
+            "tags": shown.tags,
+        }
+    )
+    pool.upsert([updated])
+    return f"{url}: new credentials for {user} stored (sealed), state {shown.state.value} kept"
