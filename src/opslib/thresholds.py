@@ -87,6 +87,7 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "db.bloat": Threshold(warn=0.3, crit=0.5, unit="of the table"),
         "db.xid_age": Threshold(warn=0.5, crit=0.8, unit="of autovacuum_freeze_max_age"),
         "db.bad_indexes": Threshold(crit=0, unit="indexes"),
+        "db.unused_indexes": Threshold(warn=0, unit="indexes"),
         "db.partition_size": Threshold(warn=50, unit="GiB"),
         # weekly.performance_review: this week against the previous one (opslib.review)
         "review.latency_rise": Threshold(warn=0.2, crit=0.5, unit="of last week"),

@@ -128,7 +128,8 @@ def xid_age(db: Database, settings: Settings) -> CheckResult:
 
 
 def index_health(db: Database, settings: Settings) -> CheckResult:
-    """Invalid, unused and duplicate indexes (threshold ``db.bad_indexes`` for each kind): the
+    """Invalid and duplicate indexes (``db.bad_indexes``) and unused ones (``db.unused_indexes``,
+    a warning: an index nothing scanned since the statistics were reset may serve a rare query): the
     runbook's ``pg_stat_user_indexes`` query, judged; unused and duplicate from
     :func:`opslib.dbactivity.advise_indexes`."""
     title = "indexes valid, used and distinct"
@@ -159,7 +160,10 @@ def index_health(db: Database, settings: Settings) -> CheckResult:
             note=names([str(r["name"]) for r in invalid]),
         ),
         Measurement(
-            "unused_indexes", len(unused), threshold, note=names([a.index for a in unused])
+            "unused_indexes",
+            len(unused),
+            settings.threshold("db.unused_indexes"),
+            note=names([a.index for a in unused]),
         ),
         Measurement(
             "duplicate_indexes", len(duplicate), threshold, note=names([a.index for a in duplicate])
