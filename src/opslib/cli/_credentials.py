@@ -81,6 +81,9 @@ def rotate_cmd(
             return
         result = rotation.run()
         out.detail = f"{role}: rotated ({'resumed' if result.resumed else 'new'})"
+    from opslib.cli._security import opened_by_action
+
+    opened_by_action(app, f"database password of {role} rotated")
     text = "\n".join(f"{step}: {detail}" for step, detail in result.steps)
     app.output.data({"dry_run": False, **args, **result.as_dict()}, text)
 

@@ -117,4 +117,7 @@ def revoke_cmd(app: AppContext, ident: str, reason: str, dry_run: bool) -> None:
             return
         done = store.revoke(ident, reason=reason, actor=_actor(app))
         out.detail = f"revoked {', '.join(f'{k.prefix} ({k.name})' for k in done)}"
+    from opslib.cli._security import opened_by_action
+
+    opened_by_action(app, f"key revoked: {ident}: {reason}")
     app.output.data({"dry_run": False, "keys": [k.as_dict() for k in done]}, out.detail)

@@ -20,6 +20,8 @@ from opslib.security import (
     apply_rules,
     build_rules,
     check_blockable,
+    generate_incident_report,
+    open_incident,
     parse_duration,
     parse_network,
     policy_for,
@@ -186,6 +188,8 @@ def block_cmd(
         else:
             plan = blocklist.block(str(network), reason=reason, length=span, actor=_actor(app))
         out.detail = plan.describe()
+    if not dry_run and plan.changes:
+        opened_by_action(app, f"block {network}: {reason}")
     text = f"{'would ' if dry_run and plan.changes else ''}{plan.describe()}"
     app.output.data({"dry_run": dry_run, "command": "block", **plan.as_dict()}, text)
     if note:
@@ -267,3 +271,45 @@ def firewall_cmd(app: AppContext, fmt: str, output: Path | None, do_apply: bool)
          "applied": done},
         f"{rules.networks} network(s); {rules.validated}; {done}",
     )  # fmt: skip
+
+
+@security.group("incident")
+def incident() -> None:
+    """Security incidents: opened explicitly or by the first block, key revoke or rotation."""
+
+
+@incident.command("open")
+@click.option("--title", required=True, help="What happened (one line).")
+@pass_app
+def incident_open_cmd(app: AppContext, title: str) -> None:
+    """Open an incident (or name the one already open)."""
+    with app.audit.action("incident.open", {"title": title}, dry_run=False) as out:
+        number, new = open_incident(app.database, title, actor=_actor(app))
+        out.detail = f"incident {number} {'opened' if new else 'is open already'}"
+    app.output.data({"incident": number, "opened": new}, out.detail)
+
+
+@security.command("report")
+@click.option("--incident", "number", type=int, required=True, help="The incident's id.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here.")  # fmt: skip
+@pass_app
+def report_cmd(app: AppContext, number: int, markdown: Path | None, html_file: Path | None) -> None:
+    """The incident's report: timeline from the audit log, blocked sources, keys rotated or
+    revoked, open follow-ups; printed as Markdown, or written to --markdown / --html."""
+    report = generate_incident_report(app.database, number)
+    if markdown is not None:
+        markdown.write_text(report.markdown())
+    if html_file is not None:
+        html_file.write_text(report.html())
+    written = [str(p) for p in (markdown, html_file) if p is not None]
+    text = f"wrote {', '.join(written)}" if written else report.markdown().rstrip("\n")
+    app.output.data(report.as_dict(), text)
+
+
+def opened_by_action(app: AppContext, what: str) -> None:
+    """Open an incident at the first security action (block, key revoke, rotation), noted."""
+    number, new = open_incident(app.database, what, actor=_actor(app))
+    if new:
+        app.output.info(f"incident {number} opened: opslib security report --incident {number}")

@@ -35,6 +35,7 @@ from opslib.security._firewall import (
     render_rules,
     validate_rules,
 )
+from opslib.security._incident import IncidentReport, generate_incident_report, open_incident
 from opslib.security._keys import ApiKey, KeyStore, check_key_age, key_store
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
 from opslib.security._ranges import AddressSet, address_key, parse_address, parse_network
@@ -58,6 +59,7 @@ __all__ = [
     "Blocklist",
     "ClientReport",
     "FirewallRules",
+    "IncidentReport",
     "KeyStore",
     "Policy",
     "address_key",
@@ -71,11 +73,13 @@ __all__ = [
     "db_auth_failures",
     "default_blocklist",
     "fingerprint",
+    "generate_incident_report",
     "is_blocked",
     "is_unusual_path",
     "iter_chunks",
     "json_record",
     "key_store",
+    "open_incident",
     "parse_address",
     "parse_chunk",
     "parse_duration",
