@@ -54,6 +54,7 @@ from opslib.config import Settings, load_settings
 from opslib.connect import open_database
 from opslib.domains import AUTO_ACTOR, DomainControls, Strategy
 from opslib.errors import NoProxyAvailable, OpsError
+from opslib.extraction import PatternStore
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import ControlFile
 from opslib.lab._extract import extract_price
@@ -229,6 +230,11 @@ class Worker:
             open_database(ops, statement_timeout=2, application_name=f"{self.name}-controls"),
             ops.domain_controls,
         )
+        # the domains' deployed extraction patterns (opslib patterns deploy), read every 5 s
+        self._patterns = PatternStore(
+            open_database(ops, statement_timeout=2, application_name=f"{self.name}-patterns"),
+            cache_seconds=5.0,
+        )
         self._requests = itertools.count()
         self._pages: dict[int, tuple[str, Any]] = {}  # url id -> (ETag, its extraction)
         self._rng = random.Random()  # noqa: S311 - delays and jitter, not secrets
@@ -380,7 +386,10 @@ class Worker:
         if result.status == 304 and held is not None:
             self.metrics.cache_hits.labels(url["domain"]).inc()
             return held[1]
-        extraction = extract_price(result.body, url["currency"])
+        domain = url["domain"]
+        pattern = self._patterns.active(domain)
+        patterns = {domain: pattern} if pattern is not None else None
+        extraction = extract_price(result.body, url["currency"], domain, patterns)
         if result.etag and extraction is not None:
             self._pages[url["id"]] = (result.etag, extraction)
         return extraction
