@@ -98,7 +98,7 @@ class PriceModel:
     def calibrate(self, raw: float) -> float:
         """The Platt-scaled probability that an answer with raw probability ``raw`` is right."""
         a, b = self.platt
-        return 1.0 / (1.0 + math.exp(-(a * _logit(raw) + b)))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * _logit(raw) + b))))
 
     def decide(self, page: PageAnalysis) -> Decision:
         """The most probable value (or None: no price on the page) and its confidence."""

@@ -113,7 +113,8 @@ def _platt(points: Sequence[tuple[float, bool]]) -> tuple[float, float]:
     for _ in range(100):  # Newton's method on the two parameters
         ga = gb = haa = hab = hbb = 0.0
         for x, y in zip(xs, ys, strict=True):
-            q = 1.0 / (1.0 + math.exp(-(a * x + b)))
+            # clamped: on (nearly) separable points Newton's steps grow a and b without bound
+            q = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, a * x + b))))
             d = q - y
             ga += d * x
             gb += d
