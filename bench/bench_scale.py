@@ -27,6 +27,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import docker
@@ -126,22 +127,18 @@ def bench_compose(client: docker.DockerClient, image: str, runs: int) -> None:
                 if who == "opslib":
                     with Platform(project, timeout=30) as platform:
                         scaling = ComposeScaling(platform, stop_timeout=10)
-                        up = _timed(lambda s=scaling: s.scale(SERVICE, HIGH))
+                        up = _timed(partial(scaling.scale, SERVICE, HIGH))
                         assert _running(client, project) == HIGH
-                        down = _timed(lambda s=scaling: s.scale(SERVICE, LOW))
+                        down = _timed(partial(scaling.scale, SERVICE, LOW))
                 elif compose is not None:
                     scale = [*compose, "-p", project, "up", "-d", "--no-recreate", "--scale"]
-                    up = _timed(
-                        lambda c=scale: subprocess.run([*c, f"{SERVICE}={HIGH}"], check=True)
-                    )
+                    up = _timed(partial(subprocess.run, [*scale, f"{SERVICE}={HIGH}"], check=True))
                     assert _running(client, project) == HIGH
-                    down = _timed(
-                        lambda c=scale: subprocess.run([*c, f"{SERVICE}={LOW}"], check=True)
-                    )
+                    down = _timed(partial(subprocess.run, [*scale, f"{SERVICE}={LOW}"], check=True))
                 else:
-                    up = _timed(lambda p=project: _script_up(client, image, p))
+                    up = _timed(partial(_script_up, client, image, project))
                     assert _running(client, project) == HIGH
-                    down = _timed(lambda p=project: _script_down(client, p))
+                    down = _timed(partial(_script_down, client, project))
                 assert _running(client, project) == LOW
             finally:
                 _remove(client, project)
@@ -218,11 +215,11 @@ def bench_swarm(client: docker.DockerClient, image: str, runs: int) -> None:
                 if who == "opslib":
                     with Platform(project, timeout=30) as platform:
                         scaling = SwarmScaling(platform, converge_timeout=120, poll_seconds=0.1)
-                        up = _timed(lambda s=scaling: s.scale(SERVICE, HIGH))
-                        down = _timed(lambda s=scaling: s.scale(SERVICE, LOW))
+                        up = _timed(partial(scaling.scale, SERVICE, HIGH))
+                        down = _timed(partial(scaling.scale, SERVICE, LOW))
                 else:
-                    up = _timed(lambda n=name: _cli_scale(n, HIGH))
-                    down = _timed(lambda n=name: _cli_scale(n, LOW))
+                    up = _timed(partial(_cli_scale, name, HIGH))
+                    down = _timed(partial(_cli_scale, name, LOW))
                 _wait_running(client, name, LOW)
             finally:
                 with contextlib.suppress(docker.errors.NotFound):
