@@ -56,9 +56,11 @@ class SuiteRun:
 
 
 def run_suite(platform: Platform2, suite: str, out: Path) -> SuiteRun:
-    """``pytest checks/<suite>`` with HTML, JSON and JUnit reports in ``out``."""
+    """``pytest checks/<suite>`` (a folder or a file under it) with HTML, JSON and JUnit reports
+    in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    html, junit = out / f"{suite}.html", out / f"{suite}.xml"
+    name = suite.replace("/", "-")
+    html, junit = out / f"{name}.html", out / f"{name}.xml"
     argv = [sys.executable, "-m", "pytest", str(ROOT / "checks" / suite), "-p", "no:cacheprovider",
             "--html", str(html), "--self-contained-html", "--junitxml", str(junit)]  # fmt: skip
     process = subprocess.run(
