@@ -110,6 +110,18 @@ def platform_db(fresh_db: TestDatabase) -> TestDatabase:
     return fresh_db
 
 
+@pytest.fixture
+def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
+    """The platform database, configured for ``opslib`` commands run in-process (no config
+    file, actor ``carol``, a scratch working directory)."""
+    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
+    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
+    monkeypatch.chdir(tmp_path)
+    return platform_db
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """The local Docker engine."""

@@ -4,7 +4,6 @@ changes nothing, the audit log, every domain listed with its state, limit and st
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +14,8 @@ from tests.dbkit import TestDatabase
 
 
 @pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
-    monkeypatch.chdir(tmp_path)
+def env(env: TestDatabase) -> TestDatabase:
+    platform_db = env
     platform_db.execute(
         "INSERT INTO monitored_urls (domain, url) VALUES ('alpha.test', 'http://alpha.test/1'),"
         " ('Beta.test', 'http://beta.test/1')"

@@ -4,7 +4,6 @@ statuses (0 off, 1 on, 2 stuck), the audit log, one-line errors."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +12,6 @@ from opslib.audit import AuditLog
 from opslib.cli import main
 from tests.dbkit import TestDatabase
 from tests.support import free_port
-
-
-@pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
-    monkeypatch.chdir(tmp_path)
-    return platform_db
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:

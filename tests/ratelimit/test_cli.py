@@ -4,7 +4,6 @@ one-line errors with exit 2 (a rate of 0, a negative burst) that leave the limit
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,16 +11,6 @@ import pytest
 from opslib.audit import AuditLog
 from opslib.cli import main
 from tests.dbkit import TestDatabase
-
-
-@pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
-    monkeypatch.chdir(tmp_path)
-    return platform_db
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.dbkit import TestDatabase
@@ -13,11 +11,6 @@ PEPPER = "Pepper-Secret-31415926535"
 
 
 @pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
+def env(env: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> TestDatabase:
     monkeypatch.setenv("OPSLIB_SECURITY__KEY_PEPPER", PEPPER)
-    monkeypatch.chdir(tmp_path)
-    return platform_db
+    return env

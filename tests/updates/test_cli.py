@@ -21,16 +21,6 @@ from tests.updates.conftest import TlsServer
 
 
 @pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_ACTOR", "carol")
-    monkeypatch.chdir(tmp_path)
-    return platform_db
-
-
-@pytest.fixture
 def service(docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """One running container of service ``app`` in a project of its own (the lab's image)."""
     project = f"opslib-updcli-{uuid.uuid4().hex[:8]}"
