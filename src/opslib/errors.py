@@ -70,14 +70,17 @@ class InputError(DataError):
 
 
 class NoProxyAvailable(OpsError):
-    """No proxy may be handed out for ``domain``; ``reason`` says why (empty, banned, busy)."""
+    """No proxy may be handed out for ``domain``; ``reason`` says why (empty, banned, busy).
+    ``banned`` is true when the domain has banned every active proxy: the site is blocking
+    the pool, not the pool failing."""
 
     exit_code = 2
 
-    def __init__(self, domain: str, reason: str) -> None:
+    def __init__(self, domain: str, reason: str, *, banned: bool = False) -> None:
         super().__init__(f"no proxy available for {domain}: {reason}")
         self.domain = domain
         self.reason = reason
+        self.banned = banned
 
 
 class UnsafeActionError(OpsError):

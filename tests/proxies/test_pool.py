@@ -60,8 +60,9 @@ def test_ban_is_per_domain_and_all_banned_is_typed(platform_db: TestDatabase) ->
     for _ in range(2):
         lease = pool.acquire(SHOP)
         pool.report(lease, lease.outcome(403, 30, b"Forbidden"))
-    with pytest.raises(NoProxyAvailable, match="all 2 active proxies are banned"):
+    with pytest.raises(NoProxyAvailable, match="all 2 active proxies are banned") as banned:
         pool.acquire(SHOP)
+    assert banned.value.banned  # the site blocks the pool: a scraper labels it so
     assert pool.acquire("bravo-shop.test").domain == "bravo-shop.test"
     assert pool.ban_rates(1)[SHOP] == (2, 2)
     kinds = {e["kind"] for e in pool.history()}
@@ -89,8 +90,9 @@ def test_failures_back_off_with_growing_randomised_delay(platform_db: TestDataba
     pool.report(lease, Outcome("failure", reason="refused"))
     assert pool.acquire(SHOP).proxy_id == lease.proxy_id  # one failure: still eligible
     pool.report(lease, Outcome("failure"))
-    with pytest.raises(NoProxyAvailable, match="backing off"):
+    with pytest.raises(NoProxyAvailable, match="backing off") as failing:
         pool.acquire(SHOP)
+    assert not failing.value.banned
     [proxy] = pool.proxies()
     assert proxy.backoff_until is not None
     delays = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -250,6 +250,19 @@ def _front(fault: str, field: str, value: object, effect: str) -> _Fault:
     return _Fault(_domain, inject, heal)
 
 
+def _lifting_bans(fault: _Fault) -> _Fault:
+    """``fault``, whose heal also lifts the bans the domain's captcha put on the pool: a
+    healed lab is healthy now, not when the bans run out."""
+
+    def heal(host: FaultHost, record: FaultRecord) -> str:
+        said = fault.heal(host, record)
+        with host.database() as db:
+            db.execute("DELETE FROM opslib.proxy_bans WHERE domain = %s", (record.target,))
+        return said
+
+    return replace(fault, heal=heal)
+
+
 # queue-backlog: the database and the workers
 
 
@@ -460,11 +473,13 @@ _FAULTS: dict[str, _Fault] = {
     "site-down": _front(
         "site-down", "down", True, "is down: every page answers 503 Service Unavailable"
     ),
-    "site-blocking": _front(
-        "site-blocking",
-        "block_proxies",
-        True,
-        "answers the lab's proxies with a captcha page (HTTP 403); direct requests are fine",
+    "site-blocking": _lifting_bans(
+        _front(
+            "site-blocking",
+            "block_proxies",
+            True,
+            "answers the lab's proxies with a captcha page (HTTP 403); direct requests are fine",
+        )
     ),
     "rate-limited": _front(
         "rate-limited",

@@ -416,7 +416,10 @@ class Worker:
                 )
             except NoProxyAvailable as exc:
                 _log.error("GET %s failed: %s", url["url"], exc)
-                self.metrics.errors.labels(domain, "proxy_error").inc()
+                # an attempt that found no proxy still counts, so errors never exceed requests;
+                # a domain that banned the whole pool is blocking us, not our proxies failing
+                self.metrics.requests.labels(domain).inc()
+                self.metrics.errors.labels(domain, "banned" if exc.banned else "proxy_error").inc()
                 return None
             headers = strategy.request_headers(next(self._requests))
             if strategy.conditional_requests and url["id"] in self._pages:

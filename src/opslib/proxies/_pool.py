@@ -341,7 +341,7 @@ class ProxyPool:
         }
         row = self._db.fetch_one(_ACQUIRE, params)
         if row is None:
-            raise NoProxyAvailable(domain, self._why_none(domain, code))
+            raise self._none_available(domain, code)
         return Lease(
             proxy_id=int(row["id"]),
             proxy=Proxy(
@@ -391,23 +391,27 @@ class ProxyPool:
             },
         )
 
-    def _why_none(self, domain: str, country: str | None) -> str:
+    def _none_available(self, domain: str, country: str | None) -> NoProxyAvailable:
         row = self._db.fetch_one(_WHY_NONE, {"domain": domain, "country": country})
         assert row is not None
+
+        def none(reason: str, *, banned: bool = False) -> NoProxyAvailable:
+            return NoProxyAvailable(domain, reason, banned=banned)
+
         if row["total"] == 0:
-            return "the pool is empty (opslib proxies update FILE)"
+            return none("the pool is empty (opslib proxies update FILE)")
         if row["active"] == 0:
-            return f"none of {row['total']} proxies is active (opslib proxies rotate)"
+            return none(f"none of {row['total']} proxies is active (opslib proxies rotate)")
         if country is not None and row["in_country"] == 0:
-            return f"no active proxy in country {country}"
+            return none(f"no active proxy in country {country}")
         if row["banned"] >= row["active"]:
-            return f"all {row['active']} active proxies are banned for {domain}"
+            return none(f"all {row['active']} active proxies are banned for {domain}", banned=True)
         if row["banned"] + row["backing_off"] >= row["active"]:
-            return (
+            return none(
                 f"{row['banned']} active proxies banned, {row['backing_off']} backing off "
                 "after failures"
             )
-        return "every eligible proxy is at its concurrency limit"
+        return none("every eligible proxy is at its concurrency limit")
 
     # the operators' side
 
