@@ -1,5 +1,5 @@
-"""The shop faults of the high-error-rate emergency (site-down, site-blocking, rate-limited),
-each diagnosed by ``opslib.sites`` with its verdict on the lab, and healed."""
+"""The shop faults of the high-error-rate emergency (site-down, site-slow, site-blocking,
+rate-limited), each diagnosed by ``opslib.sites`` with its verdict on the lab, and healed."""
 
 from __future__ import annotations
 
@@ -35,8 +35,9 @@ def test_shop_faults_get_their_verdicts(
     healthy = _verify(lab)
     assert set(_verdicts(healthy)) == set(lab.domains)
     assert set(_verdicts(healthy).values()) == {Verdict.UP}, [v.evidence for v in healthy.verdicts]
-    down, blocking, limited = lab.domains[1:4]
+    down, blocking, limited, slow = lab.domains[1:5]
     assert "503" in lab.inject("site-down", target=down)
+    assert "4 s late" in lab.inject("site-slow", target=slow)
     assert "captcha" in lab.inject("site-blocking", target=blocking)
     assert "429" in lab.inject("rate-limited", target=limited)
     assert product_page(lab.settings, blocking, 3).status_code == 200  # directly: fine
@@ -51,7 +52,8 @@ def test_shop_faults_get_their_verdicts(
     assert retry is not None
     assert 1 <= retry <= 2
     assert report.of(limited).action == f"opslib ratelimit set {limited} --rate 1/s"
-    others = {d: v for d, v in verdicts.items() if d not in (down, blocking, limited)}
+    assert verdicts[slow] is Verdict.SLOW, report.of(slow).evidence
+    others = {d: v for d, v in verdicts.items() if d not in (down, blocking, limited, slow)}
     assert set(others.values()) == {Verdict.UP}
 
     code = main(["--config", str(lab.config_file), "sites", "verify", down, "--json"])
@@ -60,5 +62,5 @@ def test_shop_faults_get_their_verdicts(
     [shown] = json.loads(out)["sites"]
     assert (shown["domain"], shown["verdict"]) == (down, "down")
 
-    assert len(lab.heal()) == 3
+    assert len(lab.heal()) == 4
     assert set(_verdicts(_verify(lab)).values()) == {Verdict.UP}

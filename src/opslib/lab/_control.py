@@ -23,6 +23,7 @@ from opslib.lab._settings import LabSettings
 __all__ = [
     "Control",
     "ControlFile",
+    "SITE_SLOW_SECONDS",
     "DomainControl",
     "FaultRecord",
     "ProxyControl",
@@ -31,6 +32,8 @@ __all__ = [
 ]
 
 _MAX_AGE = 1.0
+SITE_SLOW_SECONDS = 4.0
+"""How late a ``site-slow`` shop answers: over ``sites.latency``, within the scrapers' 5 s."""
 Layout = Literal["standard", "changed", "redesign", "noprice"]
 ProxyMode = Literal["ok", "dead", "blackhole", "slow", "banned", "leaking"]
 
@@ -45,6 +48,7 @@ class DomainControl(_Model):
     error_status: int | None = None  # None: a realistic mix of 5xx and 429
     layout: Layout = "standard"
     down: bool = False  # site-down: every page answers 503, as a load balancer with no backend
+    slow: bool = False  # site-slow: every page answers SITE_SLOW_SECONDS late
     block_proxies: bool = False  # site-blocking: the lab's proxies get a captcha page (403)
     rate_limit: float | None = Field(None, gt=0)  # rate-limited: requests/s above which: 429
     price_glitch: float = Field(0.0, ge=0, le=1)  # price-jump: share of pages priced x100

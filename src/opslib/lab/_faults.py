@@ -14,6 +14,7 @@ from opslib.errors import LabError
 from opslib.lab._api import start_attack, stop_attack
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import (
+    SITE_SLOW_SECONDS,
     Control,
     ControlFile,
     DomainControl,
@@ -61,6 +62,7 @@ FAULTS: tuple[str, ...] = (
     "proxy-leaking",
     "maintenance-stuck",
     "site-down",
+    "site-slow",
     "site-blocking",
     "rate-limited",
     "price-jump",
@@ -472,6 +474,12 @@ _FAULTS: dict[str, _Fault] = {
     "maintenance-stuck": _Fault(_stuck_scope, _open_stuck, _close_stuck),
     "site-down": _front(
         "site-down", "down", True, "is down: every page answers 503 Service Unavailable"
+    ),
+    "site-slow": _front(
+        "site-slow",
+        "slow",
+        True,
+        f"answers every page {SITE_SLOW_SECONDS:g} s late (within the scrapers' timeout)",
     ),
     "site-blocking": _lifting_bans(
         _front(

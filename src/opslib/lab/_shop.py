@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from opslib.lab._catalog import Product, catalog
-from opslib.lab._control import Control, ControlFile, DomainControl, Layout
+from opslib.lab._control import SITE_SLOW_SECONDS, Control, ControlFile, DomainControl, Layout
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._settings import LabSettings
 
@@ -207,7 +207,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if domain is not None:
             jitter = self._random.uniform(0.6, 1.4) * (8 if self._random.random() < 0.01 else 1)
-            time.sleep(domain.latency_ms * jitter / 1000)
+            time.sleep(
+                domain.latency_ms * jitter / 1000 + (SITE_SLOW_SECONDS if domain.slow else 0)
+            )
         if self.client_address[0] in self.server.banned(control):
             self._send(403, b"Access denied\n", "text/plain; charset=utf-8")
             return
