@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from opslib.cli._context import AppContext, pass_app
+from opslib.errors import InputError
 
 __all__ = ["models"]
 
@@ -68,7 +69,18 @@ def evaluate(app: AppContext, directory: Path, as_json: bool) -> None:
 
 
 @models.command("train")
-@click.option("--pages", type=click.IntRange(100, 200_000), default=6000, show_default=True)
+@click.option("--pages", type=click.IntRange(0, 200_000), default=6000, show_default=True,
+              help="Synthetic pages (0: the collected ones alone).")  # fmt: skip
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Also train on the labelled pages of DIR (written by `opslib models collect`, or any"
+    " directory `models evaluate` reads); repeatable.",
+)
+@click.option("--weight", type=click.IntRange(1, 100), default=3, show_default=True,
+              help="How many times each collected page counts in the fit.")  # fmt: skip
 @click.option("--seed", type=int, default=20261202, show_default=True)
 @click.option("--epochs", type=click.IntRange(1, 100), default=8, show_default=True)
 @click.option(
@@ -79,22 +91,46 @@ def evaluate(app: AppContext, directory: Path, as_json: bool) -> None:
 @_json
 @pass_app
 def train_cmd(
-    app: AppContext, *, pages: int, seed: int, epochs: int, out: Path | None, as_json: bool
+    app: AppContext,
+    *,
+    pages: int,
+    sources: tuple[Path, ...],
+    weight: int,
+    seed: int,
+    epochs: int,
+    out: Path | None,
+    as_json: bool,
 ) -> None:
-    """Train the price-element model on synthetic shop pages (60 % fit, 20 % calibration,
-    20 % held out) and print the held-out figures and the reliability table."""
-    from opslib.extraction._train import train
+    """Train the price-element model on synthetic shop pages and the collected pages of
+    --from DIR (each split 60 % fit, 20 % calibration, 20 % held out) and print the held-out
+    figures (the collected pages' apart) and the reliability table. Deploy the file written
+    with --out by `opslib models deploy FILE --pages DIR`."""
+    from opslib.extraction._train import labelled_pages, train
 
-    report = train(pages=pages, seed=seed, epochs=epochs)
+    collected = [page for source in sources for page in labelled_pages(source)]
+    report = train(pages=pages, seed=seed, epochs=epochs, collected=collected, weight=weight)
     if out is not None:
-        report.model.save(out)
+        try:
+            report.model.save(out)
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror or exc}") from exc
     output = app.output
     output.as_json = output.as_json or as_json
+    own = report.collected
     figures = {
         "pages": report.pages,
+        "collected_pages": report.collected_pages,
         "held_out_precision": round(report.precision, 4),
         "held_out_recall": round(report.recall, 4),
         "held_out_f1": round(report.f1, 4),
+        "collected_held_out": None
+        if own is None
+        else {
+            "pages": own.pages,
+            "precision": round(own.precision, 4),
+            "recall": round(own.recall, 4),
+            "f1": round(own.f1, 4),
+        },
         "platt": [round(x, 4) for x in report.model.platt],
         "reliability": [
             {
@@ -110,10 +146,17 @@ def train_cmd(
     if output.as_json:
         output.data(figures)
         return
+    held = sum(b.count for b in report.table)
     output.info(
-        f"held out ({report.pages // 5} synthetic pages): precision {report.precision:.3f}"
-        f"  recall {report.recall:.3f}  F1 {report.f1:.3f}"
+        f"held out ({held - (own.pages if own else 0)} synthetic pages"
+        + (f", {own.pages} collected" if own else "")
+        + f"): precision {report.precision:.3f}  recall {report.recall:.3f}  F1 {report.f1:.3f}"
     )
+    if own is not None:
+        output.info(
+            f"collected pages held out ({own.pages} of {report.collected_pages}): precision"
+            f" {own.precision:.3f}  recall {own.recall:.3f}  F1 {own.f1:.3f}"
+        )
     output.info("")
     output.table(
         ("confidence", "answers", "mean confidence", "accuracy"),

@@ -1,8 +1,11 @@
-"""Training the price-element model on synthetic pages, with held-out calibration and test.
+"""Training the price-element model on synthetic pages and on collected ones (a directory
+written by ``opslib models collect``, or any labelled directory ``models evaluate`` reads),
+with held-out calibration and test.
 
-Pages are split 60/20/20: the weights are fitted on the first part (softmax over each page's
-candidates and "no price", L2, AdaGrad), the Platt scaling of the winner's probability on the
-second, and the figures (precision, recall, F1, the reliability table) come from the third.
+Each source is split 60/20/20: the weights are fitted on the first parts (softmax over each
+page's candidates and "no price", L2, AdaGrad; collected pages repeated ``weight`` times, as
+they are few), the Platt scaling of the winner's probability on the second, and the figures
+(precision, recall, F1, the reliability table) come from the third, the collected pages' apart.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+from opslib.errors import InputError
+from opslib.extraction._decode import decode_page
 from opslib.extraction._model import PriceModel, _logit
 from opslib.extraction._page import PageAnalysis, analyse, parse_document
 from opslib.extraction._synth import synthetic_page
 
-__all__ = ["Bin", "TrainingReport", "reliability", "train"]
+__all__ = ["Bin", "Score", "TrainingReport", "labelled_pages", "reliability", "train"]
 
 _NONE = "none|"
 
@@ -36,8 +42,19 @@ class Bin:
 
 
 @dataclass(frozen=True)
+class Score:
+    """Price precision, recall and F1 on some held-out pages."""
+
+    pages: int
+    precision: float
+    recall: float
+    f1: float
+
+
+@dataclass(frozen=True)
 class TrainingReport:
-    """The trained model and its figures on held-out synthetic pages."""
+    """The trained model and its figures on held-out pages (all of them; the collected ones
+    apart in ``collected``, None when none was given)."""
 
     model: PriceModel
     pages: int
@@ -45,6 +62,33 @@ class TrainingReport:
     recall: float
     f1: float
     table: tuple[Bin, ...]
+    collected_pages: int = 0
+    collected: Score | None = None
+
+
+Labelled = list[tuple[PageAnalysis, Decimal | None]]
+
+
+def labelled_pages(directory: Path) -> Labelled:
+    """The pages of ``directory`` (``expected.json`` beside them, as ``models evaluate`` and
+    ``models collect`` have it), analysed, each with its known price; pages that cannot be
+    read or parsed are left out. Raises InputError for a missing directory or a bad
+    ``expected.json``, or when no page can be read."""
+    from opslib.extraction._evaluate import _labels, _read
+
+    out: Labelled = []
+    for name, (price, _currency) in sorted(_labels(directory).items()):
+        try:
+            raw = _read(directory / name)
+        except (OSError, EOFError):  # gzip.BadGzipFile is an OSError
+            continue
+        decoded = decode_page(raw)
+        doc = None if decoded.problem else parse_document(decoded.text)
+        if doc is not None:
+            out.append((analyse(doc), price))
+    if not out:
+        raise InputError(f"{directory}: no page of expected.json could be read")
+    return out
 
 
 def _labelled(seed: int, count: int) -> list[tuple[PageAnalysis, Decimal | None]]:
@@ -154,18 +198,12 @@ def reliability(
     return tuple(bins)
 
 
-def train(pages: int = 6000, seed: int = 20261202, epochs: int = 8) -> TrainingReport:
-    """Fit the model on synthetic pages; calibrate and measure it on held-out ones."""
-    data = _labelled(seed, pages)
-    n_fit, n_cal = int(pages * 0.6), int(pages * 0.2)
-    fit, cal, test = data[:n_fit], data[n_fit : n_fit + n_cal], data[n_fit + n_cal :]
-    model = PriceModel(_fit(fit, epochs, seed))
-    model.platt = _platt(
-        [
-            (d.raw, d.value == price)
-            for d, price in ((model.decide(page), price) for page, price in cal)
-        ]
-    )
+def _split(data: Labelled) -> tuple[Labelled, Labelled, Labelled]:
+    n_fit, n_cal = int(len(data) * 0.6), int(len(data) * 0.2)
+    return data[:n_fit], data[n_fit : n_fit + n_cal], data[n_fit + n_cal :]
+
+
+def _score(model: PriceModel, test: Labelled) -> tuple[Score, list[tuple[float, bool]]]:
     points = []
     right = given = expected = 0
     for page, price in test:
@@ -177,11 +215,46 @@ def train(pages: int = 6000, seed: int = 20261202, epochs: int = 8) -> TrainingR
     precision = right / given if given else 1.0
     recall = right / expected if expected else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return Score(len(test), precision, recall, f1), points
+
+
+def train(
+    pages: int = 6000,
+    seed: int = 20261202,
+    epochs: int = 8,
+    collected: Sequence[tuple[PageAnalysis, Decimal | None]] = (),
+    weight: int = 3,
+) -> TrainingReport:
+    """Fit the model on ``pages`` synthetic pages and the ``collected`` ones (see
+    :func:`labelled_pages`; fitted ``weight`` times each); calibrate and measure it on
+    held-out pages of both. Raises InputError when there are fewer than 10 pages in all."""
+    if pages + len(collected) < 10:
+        raise InputError(f"{pages + len(collected)} pages are too few to train on (10 at least)")
+    synth_fit, synth_cal, synth_test = _split(_labelled(seed, pages))
+    mine = list(collected)
+    random.Random(seed).shuffle(mine)  # noqa: S311 - a reproducible split
+    own_fit, own_cal, own_test = _split(mine)
+    fit = synth_fit + own_fit * max(1, weight)
+    model = PriceModel(_fit(fit, epochs, seed))
+    model.platt = _platt(
+        [
+            (d.raw, d.value == price)
+            for d, price in ((model.decide(page), price) for page, price in synth_cal + own_cal)
+        ]
+    )
+    overall, points = _score(model, synth_test + own_test)
+    own = _score(model, own_test)[0] if mine else None
     model.meta = {
         "pages": pages,
+        "collected_pages": len(mine),
         "seed": seed,
         "epochs": epochs,
-        "held_out_f1": round(f1, 4),
+        "held_out_f1": round(overall.f1, 4),
         "features": "opslib.extraction._page v1",
     }
-    return TrainingReport(model, pages, precision, recall, f1, reliability(points))
+    if own is not None:
+        model.meta["collected_held_out_f1"] = round(own.f1, 4)
+    return TrainingReport(
+        model, pages, overall.precision, overall.recall, overall.f1, reliability(points),
+        len(mine), own,
+    )  # fmt: skip
