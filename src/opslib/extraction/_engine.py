@@ -53,6 +53,8 @@ def _apply_pattern(doc: etree._Element, pattern: Pattern) -> tuple[Decimal, str 
         )
     except (etree.XPathError, ValueError, SyntaxError) as exc:
         return f"pattern {pattern.selector!r} is invalid: {exc}"
+    if isinstance(found, str) and found.strip():  # an XPath to a string: string(//td[2])
+        found = [found]
     if not isinstance(found, list) or not found:
         return f"pattern {pattern.selector!r} matched nothing"
     first = found[0]

@@ -4,8 +4,10 @@
 or a machine-readable attribute such as ``content``), derives CSS selectors for them (a class,
 an itemprop, a tag, an ancestor's class, ...), and keeps the most general selector (fewest
 parts) whose first match gives the known price on every training page and nothing on the
-pages without a price. ``try_pattern`` runs a pattern through :func:`extract` on pages, as a
-scraper would, and counts the pages it gets right.
+pages without a price. When no CSS selector (nor a group of a few) does, it proposes an XPath
+that finds the price element by the label beside it ("Price:" in the cell, term or text just
+before it), as a table of several prices often needs. ``try_pattern`` runs a pattern through
+:func:`extract` on pages, as a scraper would, and counts the pages it gets right.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from opslib.errors import ConfigError
 from opslib.extraction._decode import decode_page
@@ -229,24 +231,87 @@ def _selectors(el: Any) -> dict[str, float]:
     return out
 
 
-Candidate = tuple[str, str | None, str | None]  # selector, attribute, regex
+_LABEL_MAX = 40
+_LABEL_DEPTH = 3  # the element and this many ancestors may carry the label
+
+
+def _label(text: str | None) -> str | None:
+    """``text`` as a label (a few words, no figure), spaces normalised; else None."""
+    words = " ".join((text or "").split())
+    if not words or len(words) > _LABEL_MAX or re.search(r"\d", words):
+        return None
+    return words
+
+
+def _literal(text: str) -> str | None:
+    """``text`` as an XPath string literal (None if it holds both kinds of quote)."""
+    if "'" not in text:
+        return f"'{text}'"
+    if '"' not in text:
+        return f'"{text}"'
+    return None
+
+
+def _xpaths(el: Any) -> dict[str, float]:
+    """XPaths finding ``el`` by the label just before it (or before one of its ancestors): the
+    previous sibling element's whole text, or the text right before it, e.g.
+    ``//td[preceding-sibling::*[1][normalize-space()='Price:']]``; with the path down to
+    ``el`` from the labelled ancestor."""
+    out: dict[str, float] = {}
+    below = ""
+    node = el
+    for depth in range(_LABEL_DEPTH + 1):
+        if node is None or not isinstance(node.tag, str) or node.tag in ("body", "html"):
+            break
+        tag = str(node.tag)
+        prev = node.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):  # comments
+            prev = prev.getprevious()
+        parent = node.getparent()
+        before = prev.tail if prev is not None else parent.text if parent is not None else None
+        found = []
+        if prev is not None and (words := _label("".join(prev.itertext()))):
+            found.append(("preceding-sibling::*[1][normalize-space()={}]", words, 0.0))
+        if words := _label(before):
+            found.append(("normalize-space(preceding-sibling::text()[1])={}", words, 0.3))
+        for test, words, cost in found:
+            literal = _literal(words)
+            if literal is not None:
+                xpath = f"//{tag}[{test.format(literal)}]{below}"
+                out.setdefault(xpath, 5.0 + depth + cost)
+        below = f"/{tag}{below}"
+        node = node.getparent()
+    return out
+
+
+Candidate = tuple[str, str | None, str | None]  # selector (an XPath: "/..."), attribute, regex
+
+
+def _is_xpath(selector: str) -> bool:
+    """Whether a candidate's selector is an XPath (a CSS selector never starts so)."""
+    return selector.startswith(("/", "("))
+
+
+def _compile(selector: str) -> Any:
+    from lxml import etree
+    from lxml.cssselect import CSSSelector
+
+    return etree.XPath(selector) if _is_xpath(selector) else CSSSelector(selector)
 
 
 def _read(docs: Sequence[tuple[Any, Sample]], cand: Candidate) -> list[Decimal | None] | None:
     """The price ``cand`` reads on each doc (None: nothing), or None if it cannot compile."""
-    from lxml.cssselect import CSSSelector
-
     from opslib.extraction._money import parse_amount, parse_price
 
     selector, attribute, regex = cand
     try:
-        compiled = CSSSelector(selector)
+        compiled = _compile(selector)
     except Exception:
         return None
     values: list[Decimal | None] = []
     for doc, _sample in docs:
         found: Any = compiled(doc) if doc is not None else []
-        if not found:
+        if not isinstance(found, list) or not found or not hasattr(found[0], "tag"):
             values.append(None)
             continue
         first: Any = found[0]
@@ -302,7 +367,13 @@ def _choose(
     left, parts, regex = set(priced), list[str](), None
     while left and len(parts) < _MAX_PARTS:
         pick = max(
-            (u for u in usable if u[0][1] is None and (regex is None or u[0][2] in (None, regex))),
+            (
+                u
+                for u in usable
+                if u[0][1] is None
+                and not _is_xpath(u[0][0])
+                and (regex is None or u[0][2] in (None, regex))
+            ),
             key=lambda u: (len(u[2] & left), -u[1]),
             default=None,
         )
@@ -321,6 +392,26 @@ def _choose(
     return (group if right == priced and not wrong else None), tried + 1
 
 
+def _ranked(
+    docs: Sequence[tuple[Any, Sample]],
+    selectors: Callable[[Any], dict[str, float]],
+    tolerance: float,
+) -> list[tuple[Candidate, float]]:
+    """The candidates ``selectors`` derives from the elements holding each training page's
+    price, cheapest first (an element holding much, an attribute or a regex costs more)."""
+    candidates: dict[Candidate, float] = {}
+    for doc, sample in docs:
+        if doc is None or sample.price is None:
+            continue
+        for (el, attr, regex), inside in _holders(doc, sample.price, tolerance):
+            extra = min(1.0, 0.1 * inside) + (1.0 if attr else 0.0) + (0.5 if regex else 0.0)
+            for selector, cost in selectors(el).items():
+                key = (selector, attr, regex)
+                if cost + extra < candidates.get(key, 99.0):
+                    candidates[key] = cost + extra
+    return sorted(candidates.items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1] or ""))
+
+
 def generate(
     samples: Sequence[Sample],
     *,
@@ -329,8 +420,9 @@ def generate(
     tolerance: float = 0.0,
     domain: str | None = None,
 ) -> Proposal:
-    """The most general CSS selector that finds the known price on every training sample,
-    tested on the held-out ones (``holdout`` of the samples, at least one from three on).
+    """The most general CSS selector that finds the known price on every training sample
+    (else an XPath finding it by its label, see :func:`_xpaths`), tested on the held-out
+    ones (``holdout`` of the samples, at least one from three on).
 
     ``tolerance`` (a fraction) lets a known price from history match an element whose price
     moved a little since; the tests on held-out pages always ask for the element's own value.
@@ -350,18 +442,11 @@ def generate(
         swap = next(i for i, s in enumerate(held) if s.price is not None)
         train.append(held.pop(swap))
     docs = [(_parse(s.html), s) for s in train]
-    candidates: dict[Candidate, float] = {}
-    for doc, sample in docs:
-        if doc is None or sample.price is None:
-            continue
-        for (el, attr, regex), inside in _holders(doc, sample.price, tolerance):
-            extra = min(1.0, 0.1 * inside) + (1.0 if attr else 0.0) + (0.5 if regex else 0.0)
-            for selector, cost in _selectors(el).items():
-                key = (selector, attr, regex)
-                if cost + extra < candidates.get(key, 99.0):
-                    candidates[key] = cost + extra
-    ranked = sorted(candidates.items(), key=lambda kv: (kv[1], kv[0][0], kv[0][1] or ""))
-    chosen, tried = _choose(docs, ranked, tolerance)
+    chosen, tried = _choose(docs, _ranked(docs, _selectors, tolerance), tolerance)
+    if chosen is None:  # no CSS selector generalises: the element by its label, an XPath
+        xpath = [c for c in _ranked(docs, _xpaths, tolerance) if c[0][1] is None]
+        chosen, more = _choose(docs, xpath, tolerance)
+        tried += more
     names = tuple(s.name for s in train)
     if chosen is None:
         return Proposal(
@@ -370,13 +455,17 @@ def generate(
             PatternTest(()),
             tried,
             f"no selector finds the price on all {len(train)} training pages"
-            f" ({tried} tried); the pages may hold it in different places: split them, or"
-            " give an XPath by hand (opslib patterns deploy DOMAIN --xpath ...)",
+            f" ({tried} tried, CSS and XPath by a label); the pages may hold it in different"
+            " places: split them, or give an XPath by hand (opslib patterns deploy DOMAIN"
+            " --xpath ...)",
             names,
         )
     currencies = Counter(s.currency for s in samples if s.currency)
     currency = currencies.most_common(1)[0][0] if len(currencies) == 1 else None
-    pattern = Pattern(selector=chosen[0], attribute=chosen[1], currency=currency, regex=chosen[2])
+    kind: Literal["css", "xpath"] = "xpath" if _is_xpath(chosen[0]) else "css"
+    pattern = Pattern(
+        selector=chosen[0], kind=kind, attribute=chosen[1], currency=currency, regex=chosen[2]
+    )
     training = try_pattern(pattern, train, domain)
     held_out = try_pattern(pattern, held, domain)
     if tolerance > 0:  # prices from history: right within the tolerance
