@@ -114,6 +114,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "security.sensitive_successes": Threshold(crit=0, unit="requests"),
         "security.blocked_served": Threshold(crit=0, unit="sources"),
         "security.key_age_days": Threshold(warn=75, crit=90, unit="days"),
+        # a debug switch's length, start to expiry (opslib security debug on refuses more)
+        "security.debug_hours": Threshold(crit=4, unit="hours"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

@@ -12,6 +12,7 @@ from typing import Protocol
 from opslib.adapters import Database
 from opslib.errors import LabError
 from opslib.lab._api import start_attack, stop_attack
+from opslib.lab._attacks import heal_debug_left_on, inject_debug_left_on
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import (
     SITE_SLOW_SECONDS,
@@ -70,6 +71,7 @@ FAULTS: tuple[str, ...] = (
     "slow-query",
     "brute-force",
     "scan",
+    "debug-left-on",
     "disk-filling",
     "table-bloat",
     "stale-stats",
@@ -524,6 +526,7 @@ def _attack(name: str) -> _Fault:
 
 
 _FAULTS.update({"brute-force": _attack("brute-force"), "scan": _attack("scan")})
+_FAULTS["debug-left-on"] = _Fault(lambda _s, _t: None, inject_debug_left_on, heal_debug_left_on)
 
 
 # cert-expiring: the lab's TLS endpoint (opslib.lab._tls) serves a certificate that ends soon;
