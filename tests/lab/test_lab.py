@@ -137,7 +137,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "stale-data", "proxy-dead", "proxy-blackhole", "proxy-slow", "proxy-banned",
         "proxy-leaking", "maintenance-stuck", "site-down", "site-slow", "site-blocking", "rate-limited",
         "price-jump", "site-change",
-        "slow-query", "disk-filling", "overload",
+        "slow-query", "disk-filling", "overload", "cpu-hog",
         "brute-force", "scan", "debug-left-on",
         "table-bloat", "stale-stats", "unused-index",
         "cert-expiring",

@@ -18,8 +18,34 @@ def test_containers_over_their_limits_name_scale_limits_and_pause() -> None:
     platform = FakePlatform([container("s-1")], sampled=[usage("s-1", 99.0, 100)])
     result = overload.container_load(platform, Settings())
     assert (result.sop, result.severity) == ("emergency.overload", Severity.CRITICAL)
-    assert "`opslib scale scraper N`" in result.message()
+    assert "`opslib scale scraper 2`" in result.message()
+    assert "`opslib limits set scraper --cpus 0.6`" in result.message()  # 3/4 of warn 80 %
     assert "`opslib urls pause --priority low`" in result.message()
+
+
+def test_container_actions_name_each_hot_or_full_service_with_figures() -> None:
+    platform = FakePlatform(
+        [container("s-1"), container("s-2"), container("s-3", state="exited"),
+         container("db-1", service="db")],
+        sampled=[usage("s-1", 85.0, 100), usage("s-2", 5.0, 100),
+                 usage("db-1", 3.0, 900, 1000, service="db")],
+    )  # fmt: skip
+    result = overload.container_load(platform, Settings())
+    assert result.severity is Severity.WARNING
+    actions = result.remediation
+    # scraper: s-1 hot, two running -> three; db: 900 MiB at 2/3 of 80 % -> 1696m
+    assert "scraper (s-1): " in actions
+    assert "`opslib scale scraper 3`" in actions
+    assert "`opslib limits set scraper --cpus 0.6`" in actions
+    assert "db (db-1): give them room: `opslib limits set db --memory 1696m`" in actions
+    assert "`opslib scale db" not in actions
+
+
+def test_calm_containers_keep_the_general_actions() -> None:
+    platform = FakePlatform([container("s-1")], sampled=[usage("s-1", 10.0, 100)])
+    result = overload.container_load(platform, Settings())
+    assert result.severity is Severity.OK
+    assert result.remediation == overload.CONTAINER_ACTIONS
 
 
 def test_growing_queue_and_slow_drain_name_pause_and_intervals() -> None:

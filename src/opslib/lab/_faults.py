@@ -23,6 +23,7 @@ from opslib.lab._control import (
     ProxyMode,
     healthy_domain,
 )
+from opslib.lab._cpu_hog import heal_cpu_hog, inject_cpu_hog
 from opslib.lab._db_faults import (
     heal_bloat,
     heal_stale,
@@ -77,6 +78,7 @@ FAULTS: tuple[str, ...] = (
     "stale-stats",
     "unused-index",
     "overload",
+    "cpu-hog",
     "cert-expiring",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
@@ -510,6 +512,7 @@ _FAULTS: dict[str, _Fault] = {
     "stale-stats": _Fault(stale_target, inject_stale, heal_stale),
     "unused-index": _Fault(lambda _s, _t: None, inject_unused_index, heal_unused_index),
     "overload": _Fault(lambda _s, _t: None, inject_overload, heal_overload),
+    "cpu-hog": _Fault(_worker, inject_cpu_hog, heal_cpu_hog),
 }
 
 

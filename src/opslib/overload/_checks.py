@@ -5,14 +5,15 @@ actions of this emergency as commands."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from opslib.adapters import Sample
+from opslib.adapters import ContainerInfo, ContainerUsage, Sample
 from opslib.config import Settings
 from opslib.health import UsageSource, resource_usage
 from opslib.performance import MetricsScrape, RateQuery, processing_rate, queue_size
-from opslib.results import CheckResult, Measurement
+from opslib.results import CheckResult, Measurement, Severity
 
 __all__ = [
     "CACHE_ACTION",
@@ -56,8 +57,82 @@ def _overload(result: CheckResult, actions: str) -> CheckResult:
 
 def container_load(platform: UsageSource, settings: Settings) -> CheckResult:
     """CPU % and memory % of every container under ``health.cpu_percent`` and
-    ``health.memory_percent`` (the daily check), naming scale, limits and pause."""
-    return _overload(resource_usage(platform, settings), CONTAINER_ACTIONS)
+    ``health.memory_percent`` (the daily check), naming scale, limits and pause: for each
+    service with a container over a limit, the commands with their figures (a CPU cap under
+    the threshold, the next replica count, a memory limit with room)."""
+    seen = _Seen(platform)
+    result = resource_usage(seen, settings)
+    actions = _container_actions(seen, settings)
+    return _overload(result, actions or CONTAINER_ACTIONS)
+
+
+class _Seen:
+    """The platform, remembering the containers and usage the daily check read."""
+
+    def __init__(self, platform: UsageSource) -> None:
+        self.platform = platform
+        self.found: list[ContainerInfo] = []
+        self.used: list[ContainerUsage] = []
+
+    def containers(self, service: str | None = None) -> list[ContainerInfo]:
+        self.found = self.platform.containers(service)
+        return self.found
+
+    def usage(
+        self, containers: Sequence[ContainerInfo] | None = None, *, sample_seconds: float = 0.5
+    ) -> list[ContainerUsage]:
+        self.used = self.platform.usage(containers, sample_seconds=sample_seconds)
+        return self.used
+
+
+def _container_actions(seen: _Seen, settings: Settings) -> str:
+    """The commands for the services whose containers are over a limit ("" when none is)."""
+    cpu = settings.threshold("health.cpu_percent")
+    mem = settings.threshold("health.memory_percent")
+    hot: dict[str, list[ContainerUsage]] = {}
+    full: dict[str, list[ContainerUsage]] = {}
+    for u in seen.used:
+        if cpu.evaluate(u.cpu_percent) in (Severity.WARNING, Severity.CRITICAL):
+            hot.setdefault(u.service, []).append(u)
+        if not math.isnan(u.memory_percent) and mem.evaluate(u.memory_percent) in (
+            Severity.WARNING,
+            Severity.CRITICAL,
+        ):
+            full.setdefault(u.service, []).append(u)
+    parts = []
+    for service in sorted(set(hot) | set(full)):
+        running = sum(1 for c in seen.found if c.service == service and c.running)
+        names = ", ".join(sorted({u.name for u in hot.get(service, []) + full.get(service, [])}))
+        steps = []
+        if service in hot:
+            cap = _cpu_cap(cpu.warn if cpu.warn is not None else cpu.crit)
+            steps.append(
+                f"cap each replica under the CPU threshold: `opslib limits set {service}"
+                f" --cpus {cap:g}`"
+            )
+            steps.append(f"spread the work: `opslib scale {service} {running + 1}`")
+        if service in full:
+            room = _memory_room(full[service], mem.warn if mem.warn is not None else mem.crit)
+            steps.append(f"give them room: `opslib limits set {service} --memory {room}`")
+        parts.append(f"{service} ({names}): " + "; ".join(steps))
+    if not parts:
+        return ""
+    return "; ".join(parts) + "; shed work: `opslib urls pause --priority low`"
+
+
+def _cpu_cap(limit_percent: float | None) -> float:
+    """A CPU limit (in CPUs) that keeps a replica at three quarters of the threshold, in
+    twentieths of a CPU."""
+    if limit_percent is None or limit_percent <= 0:
+        return 1.0
+    return max(0.05, math.floor(limit_percent / 100 * 0.75 * 20) / 20)
+
+
+def _memory_room(usage: Sequence[ContainerUsage], limit_percent: float | None) -> str:
+    """A memory limit at which the fullest replica uses two thirds of the threshold, in MiB."""
+    share = (limit_percent or 80.0) / 100 * 2 / 3
+    most = max(u.memory_bytes for u in usage)
+    return f"{math.ceil(most / share / 2**20 / 16) * 16}m"
 
 
 def queue_load(scrape: MetricsScrape, prometheus: RateQuery, settings: Settings) -> CheckResult:
