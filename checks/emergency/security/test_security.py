@@ -22,23 +22,30 @@ pytestmark = pytest.mark.sop("emergency.security")
 
 
 @pytest.fixture(scope="module")
-def recent(ops_settings: Settings) -> security.Analysis | str:
+def policy_settings(ops_db: Database, ops_settings: Settings) -> Settings:
+    """The settings under the security policy (``opslib security policy``): what it sets
+    replaces the configured limits, the configuration holds for the rest."""
+    return security.effective_settings(ops_settings, ops_db)
+
+
+@pytest.fixture(scope="module")
+def recent(policy_settings: Settings) -> security.Analysis | str:
     """The access logs of the window, or why they could not be read."""
     try:
-        return security.recent_analysis(ops_settings)
+        return security.recent_analysis(policy_settings)
     except OpsError as exc:
         return str(exc)
 
 
 @pytest.fixture(scope="module")
-def blocklist(ops_db: Database, ops_settings: Settings) -> security.Blocklist:
-    return security.Blocklist(ops_db, ops_settings.security)
+def blocklist(ops_db: Database, policy_settings: Settings) -> security.Blocklist:
+    return security.Blocklist(ops_db, policy_settings.security)
 
 
 def test_sources_within_limits(
     recent: security.Analysis | str,
     blocklist: security.Blocklist,
-    ops_settings: Settings,
+    policy_settings: Settings,
     ops_verdict: Verdict,
 ) -> None:
     """No source above security.request_rate or security.auth_failures (runbook: check access
@@ -46,13 +53,13 @@ def test_sources_within_limits(
     if isinstance(recent, str):
         ops_verdict(CheckResult.unknown(security.SOP, "requests per source", recent))
         return
-    ops_verdict(security.check_access_patterns(recent, blocklist.networks(), ops_settings))
+    ops_verdict(security.check_access_patterns(recent, blocklist.networks(), policy_settings))
 
 
 def test_no_sensitive_path_answered(
     recent: security.Analysis | str,
     blocklist: security.Blocklist,
-    ops_settings: Settings,
+    policy_settings: Settings,
     ops_verdict: Verdict,
 ) -> None:
     """No request to admin, dot-files, traversal or injection paths answered 2xx (runbook:
@@ -60,13 +67,13 @@ def test_no_sensitive_path_answered(
     if isinstance(recent, str):
         ops_verdict(CheckResult.unknown(security.SOP, "sensitive paths", recent))
         return
-    ops_verdict(security.sensitive_requests(recent, blocklist.networks(), ops_settings))
+    ops_verdict(security.sensitive_requests(recent, blocklist.networks(), policy_settings))
 
 
 def test_blocked_sources_refused(
     recent: security.Analysis | str,
     blocklist: security.Blocklist,
-    ops_settings: Settings,
+    policy_settings: Settings,
     ops_verdict: Verdict,
 ) -> None:
     """Every blocked source is refused by the API (runbook: block suspicious IPs, update
@@ -75,17 +82,17 @@ def test_blocked_sources_refused(
         ops_verdict(CheckResult.unknown(security.SOP, "blocked sources", recent))
         return
     entries = blocklist.entries()
-    ops_verdict(security.blocked_still_served(recent, entries, blocklist.now(), ops_settings))
+    ops_verdict(security.blocked_still_served(recent, entries, blocklist.now(), policy_settings))
 
 
 def test_keys_within_max_age(
-    ops_db: Database, ops_settings: Settings, ops_verdict: Verdict
+    ops_db: Database, policy_settings: Settings, ops_verdict: Verdict
 ) -> None:
     """No live API key older than security.key_age_days (runbook: rotate API keys)."""
-    store = security.key_store(ops_db, ops_settings)
+    store = security.key_store(ops_db, policy_settings)
     try:
         keys, now = store.entries(), store.now()
     except OpsError as exc:
         ops_verdict(CheckResult.unknown(security.SOP, "age of the live API keys", str(exc)))
         return
-    ops_verdict(security.check_key_age(keys, now, ops_settings))
+    ops_verdict(security.check_key_age(keys, now, policy_settings))

@@ -1,7 +1,6 @@
 """Security incident response (runbook Emergency: security incident): access-log analysis, the
 blocklist the API enforces through :func:`is_blocked`, its export to the firewall, the API keys
-(:class:`KeyStore`), the debug switches services honour (:func:`debug_state`), recurrence
-monitoring, and the checks of ``emergency.security``."""
+(:class:`KeyStore`), and the checks of ``emergency.security``."""
 
 from opslib.security._analysis import (
     Analysis,
@@ -28,18 +27,6 @@ from opslib.security._checks import (
     check_access_patterns,
     sensitive_requests,
 )
-from opslib.security._debug import (
-    DebugPlan,
-    DebugState,
-    DebugStatus,
-    DebugSwitch,
-    DebugSwitchEntry,
-    check_debug_switches,
-    debug_state,
-    enable_debug_logging,
-    enable_request_tracking,
-    max_debug_length,
-)
 from opslib.security._default import default_blocklist, is_blocked
 from opslib.security._firewall import (
     FirewallRules,
@@ -51,6 +38,13 @@ from opslib.security._firewall import (
 from opslib.security._incident import IncidentReport, generate_incident_report, open_incident
 from opslib.security._keys import ApiKey, KeyStore, check_key_age, key_store
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
+from opslib.security._policy import (
+    SecurityPolicy,
+    apply_policy,
+    effective_settings,
+    plan_policy,
+    policy_store,
+)
 from opslib.security._ranges import AddressSet, address_key, parse_address, parse_network
 from opslib.security._read import (
     analyze_security_logs,
@@ -58,6 +52,17 @@ from opslib.security._read import (
     policy_for,
     policy_of,
     recent_analysis,
+)
+from opslib.security._rules import (
+    Decision,
+    DocumentVersion,
+    RequestRules,
+    RuleSet,
+    VersionStore,
+    diff_documents,
+    parse_assignments,
+    parse_rule_set,
+    plan_rules,
 )
 
 __all__ = [
@@ -71,29 +76,29 @@ __all__ = [
     "BlockRefused",
     "Blocklist",
     "ClientReport",
-    "DebugPlan",
-    "DebugState",
-    "DebugStatus",
-    "DebugSwitch",
-    "DebugSwitchEntry",
+    "Decision",
+    "DocumentVersion",
     "FirewallRules",
     "IncidentReport",
     "KeyStore",
     "Policy",
+    "RequestRules",
+    "RuleSet",
+    "SecurityPolicy",
+    "VersionStore",
     "address_key",
     "analyze_security_logs",
+    "apply_policy",
     "apply_rules",
     "blocked_still_served",
     "build_rules",
     "check_access_patterns",
     "check_blockable",
-    "check_debug_switches",
     "check_key_age",
     "db_auth_failures",
-    "debug_state",
     "default_blocklist",
-    "enable_debug_logging",
-    "enable_request_tracking",
+    "diff_documents",
+    "effective_settings",
     "fingerprint",
     "generate_incident_report",
     "is_blocked",
@@ -101,16 +106,20 @@ __all__ = [
     "iter_chunks",
     "json_record",
     "key_store",
-    "max_debug_length",
     "open_incident",
     "parse_address",
+    "parse_assignments",
     "parse_chunk",
     "parse_duration",
     "parse_network",
+    "parse_rule_set",
     "plan_block",
+    "plan_policy",
+    "plan_rules",
     "plan_unblock",
     "policy_for",
     "policy_of",
+    "policy_store",
     "protected_networks",
     "recent_analysis",
     "render_rules",
