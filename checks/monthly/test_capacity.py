@@ -49,3 +49,8 @@ def test_scraper_replicas(capacity: CapacityReport, ops_verdict: Verdict) -> Non
 def test_forecast_backtest(capacity: CapacityReport, ops_verdict: Verdict) -> None:
     """The forecast's error on the held-out last days (MAPE) under its limit."""
     ops_verdict(capacity.results[2])
+
+
+def test_backup_volume_holds_policy(capacity: CapacityReport, ops_verdict: Verdict) -> None:
+    """The backup volume holds what the retention policy in force keeps 90 days ahead."""
+    ops_verdict(capacity.results[3])

@@ -98,6 +98,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "capacity.days_until_full": Threshold(warn=180, crit=90, bad="below", unit="days"),
         "capacity.days_until_scale_out": Threshold(warn=90, crit=30, bad="below", unit="days"),
         "capacity.forecast_mape": Threshold(warn=0.1, crit=0.25),
+        # the backup policy's projected bytes in 90 days, as % of the room the backups have
+        "capacity.backup_policy_fill": Threshold(warn=80, crit=100, unit="%"),
         # emergency.high_error_rate: site availability (opslib.sites)
         "sites.latency": Threshold(warn=2000, unit="ms"),
         "sites.cert_days": Threshold(warn=14, bad="below", unit="days"),

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from opslib.adapters import Database
 from opslib.config import Settings
 from opslib.lab._seed import seed
 from opslib.lab._settings import LabSettings
@@ -45,3 +47,14 @@ def settings_for(db: TestDatabase, tmp_path: Path, **capacity: object) -> Settin
         backups={"backup_dir": tmp_path},
         capacity=capacity,
     )
+
+
+@dataclass
+class LabHost:
+    """What a lab fault needs of the lab: its settings and its database."""
+
+    settings: LabSettings
+    dsn: str
+
+    def database(self) -> Database:
+        return TestDatabase(self.dsn)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from opslib.adapters import Database
 from opslib.capacity import capacity_report
 from opslib.config import load_settings, toml_value
 from opslib.lab._control import FaultRecord
@@ -14,17 +12,7 @@ from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._paths import LabPaths
 from opslib.lab._settings import LabSettings
 from opslib.results import Severity
-from tests.capacity.conftest import Seeder
-from tests.dbkit import TestDatabase
-
-
-@dataclass
-class _Host:
-    settings: LabSettings
-    dsn: str
-
-    def database(self) -> Database:
-        return TestDatabase(self.dsn)
+from tests.capacity.conftest import LabHost, Seeder
 
 
 def test_disk_filling_fires_and_heals(seeded: Seeder, tmp_path: Path) -> None:
@@ -37,7 +25,7 @@ def test_disk_filling_fires_and_heals(seeded: Seeder, tmp_path: Path) -> None:
         f"[backups]\nbackup_dir = {toml_value(str(tmp_path))}\n"
         "[capacity]\nrequests_per_replica = 100000.0\n"
     )
-    host = _Host(lab, db.dsn)
+    host = LabHost(lab, db.dsn)
 
     healthy = capacity_report(db, load_settings(config)).results[0]
     assert healthy.measurements[0].severity is Severity.OK  # the machine's disk: room for years

@@ -1,6 +1,7 @@
 """checks/weekly/test_performance_review.py and checks/monthly/test_capacity.py on a lab of their
 own, seeded with 180 days of thinned history (and 14 days of Prometheus samples): all OK from
-the command line and as checks; the fault disk-filling turns the volume check red, heal green."""
+the command line and as checks (after one backup, which the backup-policy check scales); the
+fault disk-filling turns the volume and backup-policy checks red, heal green."""
 
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ def _severities(lab: Lab, tmp_path: Path, *paths: Path) -> dict[str, str]:
 
 
 def test_review_and_capacity_green_on_the_lab(long_lab: Lab, tmp_path: Path) -> None:
+    made = _run(long_lab, "-m", "opslib.cli", "backup", "create", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr[-2000:]
     severities = _severities(long_lab, tmp_path, REVIEW, CAPACITY)
-    assert len(severities) == 6, severities
+    assert len(severities) == 7, severities
     assert set(severities.values()) == {"OK"}, severities
     for command in (("review", "weekly"), ("capacity", "report")):
         page = tmp_path / f"{command[0]}.html"
@@ -62,7 +65,10 @@ def test_disk_filling_turns_the_volume_check_red(long_lab: Lab, tmp_path: Path) 
     try:
         red = _severities(long_lab, tmp_path, CAPACITY)
         assert red["test_volumes_hold_growth"] == "CRITICAL", red
+        assert red["test_backup_volume_holds_policy"] == "CRITICAL", red
         assert red["test_forecast_backtest"] == "OK", red
     finally:
         long_lab.heal()
-    assert _severities(long_lab, tmp_path, CAPACITY)["test_volumes_hold_growth"] == "OK"
+    healed = _severities(long_lab, tmp_path, CAPACITY)
+    assert healed["test_volumes_hold_growth"] == "OK", healed
+    assert healed["test_backup_volume_holds_policy"] == "OK", healed

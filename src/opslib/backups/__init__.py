@@ -12,6 +12,14 @@ from opslib.backups._checks import (
 from opslib.backups._create import CreatedBackup, Progress, create_backup, plan_create
 from opslib.backups._integrity import IntegrityReport, check_integrity
 from opslib.backups._manifest import BackupKind, FileEntry, Manifest, read_manifest
+from opslib.backups._policy import (
+    PolicyInForce,
+    policy_in_force,
+    policy_refusals,
+    revise_policy,
+    steady_state_count,
+    store_policy,
+)
 from opslib.backups._prune import plan_prune, prune
 from opslib.backups._retention import (
     Candidate,
@@ -41,6 +49,7 @@ __all__ = [
     "IntegrityReport",
     "Manifest",
     "PgTools",
+    "PolicyInForce",
     "Progress",
     "RetentionPlan",
     "RetentionPolicy",
@@ -58,12 +67,17 @@ __all__ = [
     "plan_create",
     "plan_prune",
     "plan_retention",
+    "policy_in_force",
+    "policy_refusals",
     "prune",
     "read_manifest",
     "restore_drill",
     "retention_status",
+    "revise_policy",
     "scratch_leftovers",
     "select_backup",
+    "steady_state_count",
+    "store_policy",
     "tools_for",
     "verified_recency",
     "verify_backup",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from opslib.adapters import Database
 from opslib.backups._catalog import Catalog
 from opslib.backups._integrity import check_integrity
+from opslib.backups._policy import policy_in_force
 from opslib.backups._prune import plan_prune
 from opslib.backups._scratch import list_scratch
 from opslib.backups._tools import tools_for
@@ -158,10 +159,11 @@ def retention_status(db: Database, settings: Settings, now: datetime | None = No
     try:
         consistency = Catalog(db, settings.backups.backup_dir).consistency()
         plan = plan_prune(db, settings.backups, now)
+        minimum = policy_in_force(db, settings.backups).policy.min_count
     except OpsError as exc:
         return CheckResult.unknown(_SOP, title, str(exc))
     mismatches = len(consistency.missing_on_disk) + len(consistency.unknown_on_disk)
-    shortfall = max(0, settings.backups.min_count - len(plan.decisions))
+    shortfall = max(0, minimum - len(plan.decisions))
     return CheckResult(
         _SOP,
         title,
@@ -176,7 +178,7 @@ def retention_status(db: Database, settings: Settings, now: datetime | None = No
                 "retained_shortfall",
                 float(shortfall),
                 settings.threshold("backups.retained_shortfall"),
-                note=f"{len(plan.decisions)} retained, minimum {settings.backups.min_count}",
+                note=f"{len(plan.decisions)} retained, minimum {minimum}",
             ),
             Measurement(
                 "prune_pending",

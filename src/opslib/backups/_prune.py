@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from opslib.adapters import Database
 from opslib.backups._catalog import Catalog
-from opslib.backups._retention import Candidate, RetentionPlan, RetentionPolicy, plan_retention
+from opslib.backups._policy import policy_in_force
+from opslib.backups._retention import Candidate, RetentionPlan, plan_retention
 from opslib.backups._store import remove_tree, writer_lock
 from opslib.config import BackupSettings
 
@@ -16,15 +17,15 @@ __all__ = ["plan_prune", "prune"]
 def plan_prune(
     db: Database, settings: BackupSettings, now: datetime | None = None
 ) -> RetentionPlan:
-    """The retention plan for the catalogued, complete backups of ``settings.backup_dir``."""
+    """The retention plan for the catalogued, complete backups of ``settings.backup_dir``,
+    by the policy in force (the stored one, else the config file's)."""
     catalog = Catalog(db, settings.backup_dir)
     candidates = [
         Candidate(r.name, r.created_at or r.started_at, r.kind, r.verification)
         for r in catalog.complete_backups()
     ]
-    return plan_retention(
-        candidates, RetentionPolicy.from_settings(settings), now or datetime.now(UTC)
-    )
+    policy = policy_in_force(db, settings).policy
+    return plan_retention(candidates, policy, now or datetime.now(UTC))
 
 
 def prune(

@@ -1,6 +1,7 @@
 """monthly.capacity: storage growth, volumes, URLs monitored, resource trends per service and
 scraper replicas, each forecast for the configured horizons with a 95 % interval and the date
-it crosses its limit; the forecasts backtested on the held-out last days.
+it crosses its limit; the forecasts backtested on the held-out last days; the backup retention
+policy's disk cost against the backup volume.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from opslib.adapters import Database
+from opslib.backups import policy_in_force
 from opslib.capacity._forecast import Backtest, DailyForecast, backtest, fit_daily
+from opslib.capacity._policy import (
+    POLICY_DAYS,
+    SOP,
+    PolicyCost,
+    backup_policy_result,
+    policy_cost,
+)
 from opslib.capacity._sources import (
     DailyCounts,
     RangeQuery,
@@ -39,7 +48,6 @@ __all__ = [
     "volumes_table",
 ]
 
-SOP = "monthly.capacity"
 SEARCH_DAYS = 5 * 365
 """How far ahead a limit crossing is looked for."""
 _STORAGE_REMEDY = (
@@ -95,6 +103,8 @@ class CapacityReport:
     scaling: tuple[str, ...]
     backtests: tuple[tuple[str, Backtest], ...]
     results: tuple[CheckResult, ...] = field(default=())
+    backup_policy: PolicyCost | None = None
+    """The backup retention policy's projected disk cost (None: it could not be computed)."""
 
     def line(self, name: str) -> ForecastLine | None:
         """The forecast line called ``name``."""
@@ -252,12 +262,28 @@ def capacity_report(
         today, db_bytes, tuple(sizes), (db_volume, backup_volume), tuple(lines),
         tuple(statements), tuple(tables.backtests),
     )  # fmt: skip
+    policy = _policy_cost(db, settings, backup_volume, report.line("database size"))
     results = (
         _storage_result(report, settings),
         _replicas_result(report, settings, scaling_line),
         _backtest_result(report, settings, tables.problems),
+        policy if isinstance(policy, CheckResult) else backup_policy_result(policy, settings),
     )
-    return replace(report, results=results)
+    return replace(
+        report, results=results, backup_policy=None if isinstance(policy, CheckResult) else policy
+    )
+
+
+def _policy_cost(
+    db: Database, settings: Settings, volume: VolumeUsage, line: ForecastLine | None
+) -> PolicyCost | CheckResult:
+    """The policy in force's projected cost, or the UNKNOWN result saying why there is none."""
+    try:
+        policy = policy_in_force(db, settings.backups)
+        return policy_cost(db, settings, policy, volume, line, horizons=settings.capacity.horizons)
+    except OpsError as exc:
+        title = f"backup volume holds the retention policy for the next {POLICY_DAYS} days"
+        return CheckResult.unknown(SOP, title, str(exc))
 
 
 @dataclass

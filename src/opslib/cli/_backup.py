@@ -1,11 +1,16 @@
-"""``opslib backup``: create, verify, integrity, prune, emergency, list."""
+"""``opslib backup``: create, verify, integrity, prune, emergency, list, policy."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from opslib import backups
+from opslib.audit import current_actor
+from opslib.capacity import PolicyCost, capacity_report, policy_cost
 from opslib.cli._context import AppContext, pass_app
+from opslib.errors import InputError, UnsafeActionError
 
 __all__ = ["backup"]
 
@@ -88,9 +93,11 @@ def list_cmd(app: AppContext) -> None:
         for r in catalog.complete_backups()
     ]
     consistency = catalog.consistency()
+    policy = backups.policy_in_force(app.database, app.settings.backups)
     if app.output.as_json:
         app.output.data(
             {
+                "policy": policy.as_dict(),
                 "backups": [
                     dict(
                         zip(
@@ -117,6 +124,17 @@ def list_cmd(app: AppContext) -> None:
         )
         for problem in consistency.problems:
             app.output.info(f"inconsistent: {problem}")
+        p = policy.policy
+        app.output.info(
+            f"retention: keep_daily={p.daily} keep_weekly={p.weekly} keep_monthly={p.monthly}"
+            f" min_count={p.min_count} ({policy.source}"
+            + (
+                f", set by {policy.set_by} at {policy.set_at:%Y-%m-%d %H:%M}"
+                if policy.set_at
+                else ""
+            )
+            + ")"
+        )
     if not consistency.ok:
         click.get_current_context().exit(2)
 
@@ -233,3 +251,115 @@ def prune_cmd(app: AppContext, dry_run: bool) -> None:
     if plan.refused:
         app.output.info(f"nothing deleted: {plan.refused}")
         click.get_current_context().exit(1)
+
+
+def _assignments(pairs: tuple[str, ...]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise InputError(f"--set {pair!r}: expected NAME=VALUE, e.g. keep_daily=7")
+        found[key.strip()] = value.strip()
+    return found
+
+
+def _rpo_hours(app: AppContext) -> float | None:
+    return app.settings.threshold("backups.newest_age").crit
+
+
+def _cost_payload(cost: PolicyCost) -> dict[str, Any]:
+    return {
+        "policy": cost.policy.as_dict(),
+        "keeps": list(cost.kept),
+        "would_prune": list(cost.deleted),
+        "kept_bytes": cost.kept_bytes,
+        "newest_backup_bytes": cost.newest_bytes,
+        "backup_volume": {
+            "path": cost.volume.path,
+            "room_bytes": cost.capacity,
+            "note": cost.volume.note,
+        },
+        "projection": [
+            {
+                "days": h.days,
+                "on": h.on.isoformat(),
+                "backups": h.backups,
+                "bytes": round(h.bytes),
+                "bytes_high": round(h.high),
+            }
+            for h in cost.horizons
+        ],
+        "note": cost.note,
+    }
+
+
+def _cost_text(cost: PolicyCost, heading: str) -> str:
+    p = cost.policy.policy
+    gib = 2**30
+    lines = [
+        f"{heading}: keep_daily={p.daily} keep_weekly={p.weekly} keep_monthly={p.monthly}"
+        f" min_count={p.min_count}"
+        f" emergency_exempt_hours={p.emergency_exempt.total_seconds() / 3600:g}"
+        f" ({cost.policy.source})",
+        f"keeps {len(cost.kept)} of today's backups ({cost.kept_bytes / gib:.2f} GiB):"
+        f" {', '.join(cost.kept) or 'none'}",
+    ]
+    if cost.deleted:
+        lines.append(f"would prune {len(cost.deleted)}: {', '.join(cost.deleted)}")
+    room = "unknown" if cost.capacity is None else f"{cost.capacity / gib:.2f} GiB"
+    lines.append(f"backup volume {cost.volume.path}: room for backups {room}")
+    lines += [
+        f"  in {h.days} days ({h.on}): {h.backups} backups, {h.bytes / gib:.2f} GiB"
+        f" (up to {h.high / gib:.2f})"
+        for h in cost.horizons
+    ]
+    if cost.note:
+        lines.append(cost.note)
+    return "\n".join(lines)
+
+
+@backup.command("policy")
+@click.option(
+    "--set",
+    "pairs",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Store a new policy: keep_daily, keep_weekly, keep_monthly, min_count,"
+    " emergency_exempt_hours (repeat; unset names keep their value in force).",
+)
+@click.option("--dry-run", is_flag=True, help="With --set: judge and project it; store nothing.")
+@pass_app
+def policy_cmd(app: AppContext, pairs: tuple[str, ...], dry_run: bool) -> None:
+    """The retention policy in force, what it keeps and its disk cost; --set stores a new one."""
+    settings = app.settings
+    current = backups.policy_in_force(app.database, settings.backups)
+    report = capacity_report(app.database, settings)
+    volume = report.volumes[1]
+    line = report.line("database size")
+    horizons = settings.capacity.horizons
+    if not pairs:
+        cost = policy_cost(app.database, settings, current, volume, line, horizons=horizons)
+        app.output.data(_cost_payload(cost), _cost_text(cost, "policy in force"))
+        return
+    changes = _assignments(pairs)
+    proposed = backups.revise_policy(current.policy, changes)
+    refusals = backups.policy_refusals(proposed, settings.backups, _rpo_hours(app))
+    with app.audit.action("backup.policy", changes, dry_run=dry_run) as outcome:
+        if refusals:
+            raise UnsafeActionError("policy refused: " + "; ".join(refusals))
+        if not dry_run:
+            set_at = backups.store_policy(
+                app.database, proposed, app.settings.actor or current_actor()
+            )
+            outcome.detail = f"stored at {set_at:%Y-%m-%d %H:%M:%S}: " + ", ".join(
+                f"{k}={v}" for k, v in sorted(changes.items())
+            )
+        else:
+            outcome.detail = "would store " + ", ".join(f"{k}={v}" for k, v in changes.items())
+    shown = backups.PolicyInForce(
+        proposed, "proposed" if dry_run else "stored (opslib backup policy --set)"
+    )
+    cost = policy_cost(app.database, settings, shown, volume, line, horizons=horizons)
+    heading = "would store" if dry_run else "stored"
+    payload = {"dry_run": dry_run, "previous": current.as_dict(), **_cost_payload(cost)}
+    app.output.data(payload, _cost_text(cost, heading))

@@ -1,9 +1,13 @@
-"""Lab fault ``disk-filling``: the database volume is made nearly full, through a setting.
+"""Lab fault ``disk-filling``: the database and backup volumes are made nearly full, through
+settings.
 
 The lab's database shares the machine's disk, which no lab fills in seconds; so the fault
 declares the volume 3 % larger than the database (``capacity.database_volume_bytes`` in the
 lab's config, the setting a platform whose database is not local sets). The capacity forecast
-then crosses it within days and ``monthly.capacity`` turns red; ``heal`` removes the line.
+then crosses it within days and ``monthly.capacity`` turns red. The backup volume is declared
+3 % larger than what the backup directory holds (``capacity.backup_volume_bytes``), so the
+retention policy's next backups do not fit (the backup-policy check fires once a backup exists).
+``heal`` removes both lines.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from opslib.adapters import Database
+from opslib.capacity._sources import directory_volume
+from opslib.config import load_settings
 from opslib.errors import LabError
 from opslib.lab._control import FaultRecord
 from opslib.lab._paths import LabPaths
@@ -51,12 +57,20 @@ def fill_disk(host: _Host, _target: str | None) -> str:
     text = _without_mark(path.read_text())
     if "[capacity]" not in text:
         raise LabError(f"{path} has no [capacity] table: restart the lab (`opslib lab up`)")
+    backup_dir = load_settings(path).backups.backup_dir
+    held = directory_volume("backup volume", backup_dir, None).used_by_data
+    backups = max(int(held * (1 + HEADROOM_SHARE)), 2**20)
     # [capacity] is the config's last table: a key appended at the end belongs to it.
-    path.write_text(text.rstrip("\n") + f"\ndatabase_volume_bytes = {volume}  {_MARK}\n")
+    path.write_text(
+        text.rstrip("\n")
+        + f"\ndatabase_volume_bytes = {volume}  {_MARK}"
+        + f"\nbackup_volume_bytes = {backups}  {_MARK}\n"
+    )
     return (
         f"disk-filling: the database volume is now {volume / 2**20:.0f} MiB"
         f" (capacity.database_volume_bytes), {HEADROOM_SHARE:.0%} above the database's"
-        f" {size / 2**20:.0f} MiB: the capacity forecast fills it within days"
+        f" {size / 2**20:.0f} MiB, and the backup volume {backups / 2**20:.0f} MiB"
+        " (capacity.backup_volume_bytes): the capacity forecast fills them within days"
     )
 
 
@@ -64,4 +78,4 @@ def free_disk(host: _Host, _record: FaultRecord) -> str:
     """Remove the declared volume size."""
     path = _config(host)
     path.write_text(_without_mark(path.read_text()))
-    return "disk-filling: the database volume is the disk's again"
+    return "disk-filling: the database and backup volumes are the disk's again"
