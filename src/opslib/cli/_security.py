@@ -324,6 +324,109 @@ def opened_by_action(app: AppContext, what: str) -> None:
         app.output.info(f"incident {number} opened: opslib security report --incident {number}")
 
 
+# debug logging and request tracking (opslib.security._debug)
+
+
+@security.group("debug")
+def debug() -> None:
+    """Debug logging and request tracking: switched through the database for a while, honoured
+    by the services (opslib.security.debug_state), off by itself when the time is up."""
+
+
+def _debug_scope(services: tuple[str, ...]) -> Any:
+    from opslib.maintenance import MaintenanceScope
+
+    return MaintenanceScope.of(services)
+
+
+@debug.command("on")
+@click.option("--for", "length", default="1h", show_default=True,
+              help="How long (at most the critical limit of security.debug_hours).")  # fmt: skip
+@click.option("--service", "services", multiple=True, help="Only this service (repeatable).")
+@click.option("--only", type=click.Choice(["logging", "tracking"]),
+              help="Only debug logging, or only request tracking (default both).")  # fmt: skip
+@click.option("--reason", default="security incident investigation", show_default=True,
+              help="Why (kept with the switch and audited).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@pass_app
+def debug_on_cmd(
+    app: AppContext,
+    *,
+    length: str,
+    services: tuple[str, ...],
+    only: str | None,
+    reason: str,
+    dry_run: bool,
+) -> None:
+    """Switch the services' log level to debug and give each request an id (X-Request-ID)
+    for --for; joins the open incident. Idempotent: the switch of the same services is kept or
+    its end moved."""
+    from opslib.security import DebugSwitch, max_debug_length
+    from opslib.security._debug import check_length
+
+    span = check_length(parse_duration(length), max_debug_length(app.settings))
+    scope = _debug_scope(services)
+    logging_on, tracking_on = only != "tracking", only != "logging"
+    switch = DebugSwitch(app.database, app.settings.security)
+    args = {"for": length, "services": list(services), "only": only, "reason": reason}
+    with app.audit.action("security.debug.on", args, dry_run=dry_run) as out:
+        if dry_run:
+            plan = switch.plan_on(
+                span, scope=scope, debug_logging=logging_on, request_tracking=tracking_on
+            )
+        else:
+            plan = switch.on(
+                span, reason=reason, scope=scope, debug_logging=logging_on,
+                request_tracking=tracking_on, actor=_actor(app),
+            )  # fmt: skip
+        out.detail = plan.describe()
+    text = f"{'would switch ' if dry_run and plan.changes else ''}{plan.describe()}"
+    app.output.data({"dry_run": dry_run, "command": "debug on", **plan.as_dict()}, text)
+
+
+@debug.command("off")
+@click.option("--service", "services", multiple=True,
+              help="Only the switches naming it (and those for every service).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@pass_app
+def debug_off_cmd(app: AppContext, services: tuple[str, ...], dry_run: bool) -> None:
+    """Switch debug logging and request tracking off now (every switch, or those of
+    --service). Idempotent."""
+    from opslib.security import DebugSwitch
+
+    scope = _debug_scope(services)
+    switch = DebugSwitch(app.database, app.settings.security)
+    with app.audit.action(
+        "security.debug.off", {"services": list(services)}, dry_run=dry_run
+    ) as out:
+        plan = switch.plan_off(scope) if dry_run else switch.off(scope, actor=_actor(app))
+        out.detail = plan.describe()
+    text = f"{'would ' if dry_run and plan.changes else ''}{plan.describe()}"
+    app.output.data({"dry_run": dry_run, "command": "debug off", **plan.as_dict()}, text)
+
+
+@debug.command("status")
+@pass_app
+def debug_status_cmd(app: AppContext) -> None:
+    """The debug switches; exit 0 off or within security.debug_hours, 2 one on for longer."""
+    from opslib.security import DebugSwitch, check_debug_switches
+
+    status = DebugSwitch(app.database, app.settings.security).status()
+    result = check_debug_switches(status, app.settings)
+    rows = result.tables[0].rows if result.tables else ()
+    if rows or app.output.as_json:
+        app.output.table(
+            ("services", "what", "by", "reason", "since", "until", "state"),
+            rows,
+            payload={
+                "message": result.message(),
+                "switches": [s.as_dict(status.now) for s in status.switches],
+            },
+        )
+    app.output.info(result.message())
+    click.get_current_context().exit(int(result.severity))
+
+
 def _show_version(app: AppContext, found: DocumentVersion | None, kind: str) -> None:
     if found is None:
         app.output.data({"kind": kind, "version": None, "body": {}}, f"no {kind} set (version 0)")

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,12 +36,14 @@ from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._procs import Supervisor, child_env
 from opslib.lab._settings import LabSettings
 from opslib.security import Blocklist, KeyStore, RequestRules, fingerprint, key_store
+from opslib.security._debug import DebugState, DebugSwitch
 
 __all__ = [
     "ATTACKERS",
     "NORMAL_CLIENTS",
     "access_log",
     "api_port",
+    "debug_log",
     "main",
     "start_attack",
     "stop_attack",
@@ -77,10 +80,18 @@ def access_log(state_dir: Path) -> Path:
     return LabPaths(state_dir).log_dir / "api-access.log"
 
 
+def debug_log(state_dir: Path) -> Path:
+    """Where the API writes a line per request, with its request id, while debug logging is
+    switched on (``opslib security debug on``)."""
+    return LabPaths(state_dir).log_dir / "api-debug.log"
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ApiServer
     protocol_version = "HTTP/1.1"
     routes: ClassVar[dict[str, str]] = {}
+    debug = DebugState()
+    request_id = ""
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # the access log is written by _send
@@ -101,6 +112,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query)
         key = key or (query.get("api_key") or [""])[0]
         user = fingerprint(key) if key else "-"
+        self.debug = server.debug_state()
+        self.request_id = uuid.uuid4().hex[:16] if self.debug.on else ""
         if server.blocked(ip):
             self._send(403, b'{"error": "blocked"}\n', user)
             return
@@ -148,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
+        if self.debug.request_tracking:
+            self.send_header("X-Request-ID", self.request_id)
         self.end_headers()
         self.wfile.write(body)
         agent = (self.headers.get("User-Agent") or "-").replace('"', "'")
@@ -157,6 +172,14 @@ class _Handler(BaseHTTPRequestHandler):
             f'{self.client_address[0]} - {user} [{stamp}] "{request}" {status} {len(body)}'
             f' "-" "{agent}"\n'
         )
+        if self.debug.debug_logging:
+            path = urlsplit(self.path).path.replace(" ", "%20")  # no query: it may hold a key
+            self.server.write_debug(
+                f"{datetime.now(UTC).isoformat(timespec='milliseconds')} DEBUG api"
+                f" request_id={self.request_id} client={self.client_address[0]}"
+                f" method={self.command} path={path} status={status} bytes={len(body)}"
+                f" key={user}\n"
+            )
 
 
 class ApiServer(ThreadingHTTPServer):
@@ -186,6 +209,8 @@ class ApiServer(ThreadingHTTPServer):
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log = log.open("a", buffering=1)
         self._log_lock = threading.Lock()
+        self._debug_log = log.with_name("api-debug.log")
+        self.debug_state: Callable[[], DebugState] = DebugState
         super().__init__(("127.0.0.1", api_port(settings)), _Handler)
 
     def key_ok(self, key: str) -> bool:
@@ -199,6 +224,11 @@ class ApiServer(ThreadingHTTPServer):
     def write_log(self, line: str) -> None:
         with self._log_lock:
             self._log.write(line)
+
+    def write_debug(self, line: str) -> None:
+        """Append a line to the debug log (opened per line: it is rarely switched on)."""
+        with self._log_lock, self._debug_log.open("a") as out:
+            out.write(line)
 
     def server_close(self) -> None:
         super().server_close()
@@ -302,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     log = access_log(args.state_dir)
     server = ApiServer(settings, log, _guarded(blocklist), store, rules=rules)
+    switch = DebugSwitch(open_database(config, application_name="opslib-lab-api-debug"),
+                         config.security)  # fmt: skip
+    server.debug_state = lambda: switch.state(config.security.service)
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True
     ).start()

@@ -1,6 +1,7 @@
 """Security incident response (runbook Emergency: security incident): access-log analysis, the
 blocklist the API enforces through :func:`is_blocked`, its export to the firewall, the API keys
-(:class:`KeyStore`), and the checks of ``emergency.security``."""
+(:class:`KeyStore`), the debug switches services honour (:func:`debug_state`), recurrence
+monitoring, and the checks of ``emergency.security``."""
 
 from opslib.security._analysis import (
     Analysis,
@@ -26,6 +27,18 @@ from opslib.security._checks import (
     blocked_still_served,
     check_access_patterns,
     sensitive_requests,
+)
+from opslib.security._debug import (
+    DebugPlan,
+    DebugState,
+    DebugStatus,
+    DebugSwitch,
+    DebugSwitchEntry,
+    check_debug_switches,
+    debug_state,
+    enable_debug_logging,
+    enable_request_tracking,
+    max_debug_length,
 )
 from opslib.security._default import default_blocklist, is_blocked
 from opslib.security._firewall import (
@@ -76,6 +89,11 @@ __all__ = [
     "BlockRefused",
     "Blocklist",
     "ClientReport",
+    "DebugPlan",
+    "DebugState",
+    "DebugStatus",
+    "DebugSwitch",
+    "DebugSwitchEntry",
     "Decision",
     "DocumentVersion",
     "FirewallRules",
@@ -94,11 +112,15 @@ __all__ = [
     "build_rules",
     "check_access_patterns",
     "check_blockable",
+    "check_debug_switches",
     "check_key_age",
     "db_auth_failures",
+    "debug_state",
     "default_blocklist",
     "diff_documents",
     "effective_settings",
+    "enable_debug_logging",
+    "enable_request_tracking",
     "fingerprint",
     "generate_incident_report",
     "is_blocked",
@@ -106,6 +128,7 @@ __all__ = [
     "iter_chunks",
     "json_record",
     "key_store",
+    "max_debug_length",
     "open_incident",
     "parse_address",
     "parse_assignments",
