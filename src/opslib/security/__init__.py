@@ -50,6 +50,14 @@ from opslib.security._firewall import (
 )
 from opslib.security._incident import IncidentReport, generate_incident_report, open_incident
 from opslib.security._keys import ApiKey, KeyStore, check_key_age, key_store
+from opslib.security._monitor import (
+    Recurrence,
+    RecurrenceReport,
+    evidence_kinds,
+    monitor_for_recurrence,
+    watch_for_recurrence,
+    worst_recurrence,
+)
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
 from opslib.security._policy import (
     SecurityPolicy,
@@ -100,6 +108,8 @@ __all__ = [
     "IncidentReport",
     "KeyStore",
     "Policy",
+    "Recurrence",
+    "RecurrenceReport",
     "RequestRules",
     "RuleSet",
     "SecurityPolicy",
@@ -121,6 +131,7 @@ __all__ = [
     "effective_settings",
     "enable_debug_logging",
     "enable_request_tracking",
+    "evidence_kinds",
     "fingerprint",
     "generate_incident_report",
     "is_blocked",
@@ -129,6 +140,7 @@ __all__ = [
     "json_record",
     "key_store",
     "max_debug_length",
+    "monitor_for_recurrence",
     "open_incident",
     "parse_address",
     "parse_assignments",
@@ -148,4 +160,6 @@ __all__ = [
     "render_rules",
     "sensitive_requests",
     "validate_rules",
+    "watch_for_recurrence",
+    "worst_recurrence",
 ]
