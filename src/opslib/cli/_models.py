@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from opslib.cli._context import AppContext, pass_app
+from opslib.cli._patterns import pool_proxies, via_proxies_option
 from opslib.errors import InputError
 
 __all__ = ["models"]
@@ -298,6 +299,7 @@ def list_cmd(app: AppContext) -> None:
 @click.option("--hours", type=click.FloatRange(0.01, 24 * 90), default=24.0, show_default=True)
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 5000), default=50, show_default=True)
+@via_proxies_option
 @pass_app
 def collect_cmd(
     app: AppContext,
@@ -307,6 +309,7 @@ def collect_cmd(
     hours: float,
     min_confidence: float,
     limit: int,
+    via_proxies: int,
 ) -> None:
     """Training pages for the model: the pages of each domain's recent high-confidence price
     history, fetched now, written to OUT with expected.json (as evaluate reads it) and
@@ -316,13 +319,15 @@ def collect_cmd(
     from opslib.extraction._generate import price_holder, settle_price
     from opslib.extraction._verify import history_samples
 
+    proxies = pool_proxies(app, via_proxies)
+
     out_dir.mkdir(parents=True, exist_ok=True)
     expected: dict[str, Any] = {}
     elements: dict[str, Any] = {}
     for domain in domains:
         fetched, problems = history_samples(
             app.database, app.settings, domain, hours=hours, min_confidence=min_confidence,
-            limit=limit, timeout=app.settings.sites.timeout or 10.0,
+            limit=limit, timeout=app.settings.sites.timeout or 10.0, proxies=proxies,
         )  # fmt: skip
         kept = 0
         for n, sample in enumerate(fetched, 1):

@@ -77,6 +77,7 @@ def _samples(
     hours: float,
     min_confidence: float,
     limit: int,
+    via_proxies: int = 0,
 ) -> tuple[list[Sample], str]:
     if pages is not None:
         return _dir_samples(pages), f"{pages} (expected.json)"
@@ -87,6 +88,7 @@ def _samples(
         return [Sample(r.name, r.html, r.price, r.currency) for r in refs], "reference pages"
     from opslib.extraction._verify import history_samples
 
+    proxies = pool_proxies(app, via_proxies)
     fetched, problems = history_samples(
         app.database,
         app.settings,
@@ -95,6 +97,7 @@ def _samples(
         min_confidence=min_confidence,
         limit=limit,
         timeout=app.settings.sites.timeout or 10.0,
+        proxies=proxies,
     )
     settled = [s for s in (settle_price(x, _SETTLE) for x in fetched) if s is not None]
     for problem in problems[:5]:
@@ -112,11 +115,37 @@ def _samples(
         )
     return (
         settled,
-        f"recent history ({len(settled)} pages fetched now, confidence >= {min_confidence})",
+        f"recent history ({len(settled)} pages fetched now"
+        + (f" through {len(proxies)} pool proxies" if proxies else "")
+        + f", confidence >= {min_confidence})",
     )
 
 
+def pool_proxies(app: AppContext, count: int) -> list[Any]:
+    """``count`` active proxies of the pool at random (none: fetch directly, said so)."""
+    if count <= 0:
+        return []
+    from opslib.proxies import ProxyPool
+    from opslib.sites import sample_proxies
+
+    proxies = sample_proxies(ProxyPool(app.database, app.settings.proxies), count)
+    if not proxies:
+        app.output.info("no active proxy in the pool: the pages are fetched directly")
+    return proxies
+
+
+via_proxies_option = click.option(
+    "--via-proxies",
+    type=click.IntRange(0, 100),
+    default=0,
+    show_default=True,
+    help="Fetch the history pages through N active pool proxies in turn, as the scrapers"
+    " see them (0: directly).",
+)
+
+
 def _sample_options(f: Any) -> Any:
+    f = via_proxies_option(f)
     f = click.option("--limit", type=click.IntRange(1, 500), default=30, show_default=True,
                      help="At most this many URLs from history.")(f)  # fmt: skip
     f = click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9,
@@ -499,6 +528,7 @@ def generate_cmd(
     hours: float,
     min_confidence: float,
     limit: int,
+    via_proxies: int,
     holdout: float,
     seed: int,
     do_deploy: bool,
@@ -520,7 +550,7 @@ def generate_cmd(
     app.output.as_json = app.output.as_json or as_json
     samples, source = _samples(
         app, domain, pages=pages, references=references, hours=hours,
-        min_confidence=min_confidence, limit=limit,
+        min_confidence=min_confidence, limit=limit, via_proxies=via_proxies,
     )  # fmt: skip
     proposal = generate(samples, holdout=holdout, seed=seed, domain=domain)
     refs = [] if references else _store(app).references(domain)
@@ -600,6 +630,7 @@ def test_cmd(
     hours: float,
     min_confidence: float,
     limit: int,
+    via_proxies: int,
     as_json: bool,
 ) -> None:
     """Test a pattern (--selector ..., default DOMAIN's active one) on pages with known
@@ -618,7 +649,7 @@ def test_cmd(
         pattern = current.pattern
     samples, source = _samples(
         app, domain, pages=pages, references=references, hours=hours,
-        min_confidence=min_confidence, limit=limit,
+        min_confidence=min_confidence, limit=limit, via_proxies=via_proxies,
     )  # fmt: skip
     test = try_pattern(pattern, samples, domain)
     if app.output.as_json:
@@ -705,6 +736,7 @@ def reference_import(app: AppContext, *, domain: str, directory: Path, dry_run: 
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.9, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option("--replace", "replace_all", is_flag=True, help="Remove DOMAIN's other pages.")
+@via_proxies_option
 @_dry
 @pass_app
 def reference_collect(
@@ -715,6 +747,7 @@ def reference_collect(
     min_confidence: float,
     limit: int,
     replace_all: bool,
+    via_proxies: int,
     dry_run: bool,
 ) -> None:
     """Store the pages of DOMAIN's recent high-confidence price history, fetched now, as its
@@ -723,9 +756,12 @@ def reference_collect(
     domain = normalise_domain(domain)
     samples, source = _samples(
         app, domain, pages=None, references=False, hours=hours,
-        min_confidence=min_confidence, limit=limit,
+        min_confidence=min_confidence, limit=limit, via_proxies=via_proxies,
     )  # fmt: skip
-    args = {"domain": domain, "pages": len(samples), "replace": replace_all}
+    args = {
+        "domain": domain, "pages": len(samples), "replace": replace_all,
+        "via_proxies": via_proxies,
+    }  # fmt: skip
     with app.audit.action("patterns.reference.collect", args, dry_run=dry_run):
         if not dry_run:
             store = _store(app)

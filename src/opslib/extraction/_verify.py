@@ -4,7 +4,8 @@ domain's stored reference pages; and sample pages with known prices from recent 
 ``verify`` gives the accuracy per domain and the pages it got wrong; ``extractor_accuracy`` is
 the check (sop ``emergency.data_quality``) judging it against ``patterns.accuracy``.
 ``history_samples`` fetches the pages of a domain's recent high-confidence price checks now,
-with the price recorded, for ``opslib patterns generate`` and ``reference collect``.
+with the price recorded (directly or through pool proxies), for ``opslib patterns generate``,
+``test``, ``reference collect`` and ``models collect``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from psycopg import sql
@@ -22,6 +24,9 @@ from opslib.extraction._generate import PageCheck, PatternTest, Sample, try_patt
 from opslib.extraction._store import PatternStore, normalise_domain
 from opslib.extraction._types import Pattern
 from opslib.results import CheckResult, Measurement, Table
+
+if TYPE_CHECKING:
+    from opslib.proxies import Proxy
 
 __all__ = ["DomainVerification", "extractor_accuracy", "history_samples", "verify"]
 
@@ -155,9 +160,12 @@ def history_samples(
     min_confidence: float = 0.9,
     limit: int = 30,
     timeout: float = 10.0,
+    proxies: Sequence[Proxy] = (),
 ) -> tuple[list[Sample], list[str]]:
-    """The pages of ``domain``'s URLs fetched now, each with its latest price of confidence
-    ``min_confidence`` or more in the last ``hours``; and why other URLs gave no sample."""
+    """The pages of ``domain``'s URLs fetched now (directly, ``sites.resolve`` honoured, or
+    through ``proxies`` in turn, as the scrapers see them), each with its latest price of
+    confidence ``min_confidence`` or more in the last ``hours``; and why other URLs gave no
+    sample (a proxy named by its label, never its credentials)."""
     import httpx
 
     from opslib.sites import resolve_override
@@ -193,25 +201,39 @@ def history_samples(
     samples: list[Sample] = []
     problems: list[str] = []
     headers = {"User-Agent": settings.sites.user_agent}
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
-        for row in rows:
+
+    def client(proxy: Proxy | None) -> httpx.Client:
+        return httpx.Client(
+            proxy=proxy.connect_url() if proxy else None, timeout=timeout,
+            follow_redirects=True, headers=headers, trust_env=proxy is None,
+        )  # fmt: skip
+
+    resolve = settings.sites.resolve
+    routes: list[Proxy | None] = list(proxies) or [None]
+    clients = [client(route) for route in routes]
+    try:
+        for i, row in enumerate(rows):
             url = str(row["url"])
+            route = routes[i % len(routes)]
+            target, extra = url, {}
             parts = urlsplit(url)
-            host = parts.hostname or ""
-            address = resolve_override(host, settings.sites.resolve)
-            target = url
-            extra = {}
+            # a proxy resolves the host itself; sites.resolve is for direct requests
+            address = None if route else resolve_override(parts.hostname or "", resolve)
             if address:
                 netloc = f"{address}:{parts.port}" if parts.port else address
                 target = parts._replace(netloc=netloc).geturl()
                 extra = {"Host": parts.netloc}
+            via = f" via {route.url}" if route else ""
             try:
-                reply = client.get(target, headers=extra)
+                reply = clients[i % len(routes)].get(target, headers=extra)
             except httpx.HTTPError as exc:
-                problems.append(f"{url}: {type(exc).__name__}")
+                problems.append(f"{url}{via}: {type(exc).__name__}")
                 continue
             if reply.status_code != 200:
-                problems.append(f"{url}: HTTP {reply.status_code}")
+                problems.append(f"{url}{via}: HTTP {reply.status_code}")
                 continue
             samples.append(Sample(url, reply.content, Decimal(str(row["price"])), None))
+    finally:
+        for c in clients:
+            c.close()
     return samples, problems
