@@ -465,3 +465,199 @@ def monitor_cmd(app: AppContext, number: int | None, length: str, every: str, on
     with app.audit.action("security.monitor", args, dry_run=False) as out:
         out.detail = f"{len(reports)} pass(es), {recurred} recurrence(s): {severity.name}"
     click.get_current_context().exit(int(severity))
+
+
+# end of debug and monitor commands
+
+
+def _show_version(app: AppContext, found: DocumentVersion | None, kind: str) -> None:
+    if found is None:
+        app.output.data({"kind": kind, "version": None, "body": {}}, f"no {kind} set (version 0)")
+        return
+    since = f"{found.activated_at:%Y-%m-%d %H:%M %Z}" if found.activated_at else "-"
+    lines = [f"{kind} version {found.version} (set by {found.actor}, active since {since})"]
+    lines += [f"  {k} = {_shown(v)}" for k, v in sorted(found.body.items())]
+    app.output.data(found.as_dict(), "\n".join(lines))
+
+
+def _shown(value: Any) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+def _history(app: AppContext, store: VersionStore) -> None:
+    versions = store.history()
+    rows = [
+        (
+            v.version,
+            "active" if v.active else "",
+            v.actor,
+            v.created_at.isoformat(timespec="seconds"),
+            "; ".join(f"{k}={_shown(x)}" for k, x in sorted(v.body.items())),
+        )
+        for v in versions
+    ]
+    app.output.table(
+        ("version", "state", "by", "created", "body"), rows, payload=[v.as_dict() for v in versions]
+    )
+
+
+def _changed(
+    app: AppContext, kind: str, command: str, old: dict[str, Any], new: dict[str, Any],
+    *, dry_run: bool, version: int | None,
+) -> None:  # fmt: skip
+    diff = diff_documents(old, new)
+    head = (
+        f"{'would set' if dry_run else 'set'} {kind} version {version}"
+        if command == "set"
+        else f"{'would roll' if dry_run else 'rolled'} {kind} back to version {version}"
+    )
+    text = "\n".join([head, *(f"  {line}" for line in diff or ["no change"])])
+    app.output.data(
+        {"dry_run": dry_run, "command": command, "kind": kind, "version": version,
+         "diff": diff, "body": new},
+        text,
+    )  # fmt: skip
+
+
+@security.group("rules")
+def rules() -> None:
+    """The request rules the API enforces (opslib.security.RequestRules), versioned."""
+
+
+@rules.command("show")
+@pass_app
+def rules_show_cmd(app: AppContext) -> None:
+    """The active request rules."""
+    _show_version(app, VersionStore(app.database, "rules").active(), "rules")
+
+
+@rules.command("history")
+@pass_app
+def rules_history_cmd(app: AppContext) -> None:
+    """Every version of the rules, newest first."""
+    _history(app, VersionStore(app.database, "rules"))
+
+
+@rules.command("set")
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Show the diff, change nothing.")
+@pass_app
+def rules_set_cmd(app: AppContext, assignments: tuple[str, ...], dry_run: bool) -> None:
+    """Set rules as KEY=VALUE (rate_per_key, rate_per_source, window_seconds, denied_paths,
+    denied_methods, required_headers, exempt_paths; lists comma-separated, an empty value goes
+    back to the default) over the active version, as a new version."""
+
+    def plan(current: DocumentVersion | None) -> dict[str, Any]:
+        return plan_rules(current, assignments).model_dump(mode="json", exclude_defaults=True)
+
+    _set(app, VersionStore(app.database, "rules"), assignments, plan, dry_run=dry_run)
+
+
+def _set(
+    app: AppContext,
+    store: VersionStore,
+    assignments: tuple[str, ...],
+    plan: Callable[[DocumentVersion | None], dict[str, Any]],
+    *,
+    dry_run: bool,
+) -> None:
+    """Plan the next version from the active one, show the diff, store it unless dry-run."""
+    action = f"security.{store.kind}.set"
+    with app.audit.action(action, {"set": list(assignments)}, dry_run=dry_run) as out:
+        current = store.active()
+        old = dict(current.body) if current else {}
+        new = plan(current)
+        version = (current.version if current else 0) + 1
+        if not dry_run:
+            version = store.add(new, actor=_actor(app)).version
+        diff = "; ".join(diff_documents(old, new)) or "no change"
+        out.detail = f"{store.kind} version {version}: {diff}"
+    _changed(app, store.kind, "set", old, new, dry_run=dry_run, version=version)
+
+
+@rules.command("rollback")
+@click.option("--to", "to", type=int, help="This version (default: the one before the active).")
+@click.option("--dry-run", is_flag=True, help="Show the diff, change nothing.")
+@pass_app
+def rules_rollback_cmd(app: AppContext, to: int | None, dry_run: bool) -> None:
+    """Make an earlier version of the rules the active one again (none is deleted)."""
+    _rollback(app, VersionStore(app.database, "rules"), to, dry_run=dry_run)
+
+
+def _rollback(app: AppContext, store: VersionStore, to: int | None, *, dry_run: bool) -> None:
+    action = f"security.{store.kind}.rollback"
+    with app.audit.action(action, {"to": to}, dry_run=dry_run) as out:
+        current = store.active()
+        target = store.rollback_target(to)
+        if not dry_run:
+            store.activate(target.version, actor=_actor(app))
+        old = dict(current.body) if current else {}
+        was = current.version if current else 0
+        out.detail = f"{store.kind} version {target.version} active (was {was})"
+    _changed(app, store.kind, "rollback", old, dict(target.body), dry_run=dry_run,
+             version=target.version)  # fmt: skip
+
+
+@security.group("policy")
+def policy() -> None:
+    """The security policy the suite, the blocklist and the keys use (over the config)."""
+
+
+@policy.command("show")
+@pass_app
+def policy_show_cmd(app: AppContext) -> None:
+    """The active policy and, per key, the value in force (policy or config)."""
+    found = policy_store(app.database).active()
+    settings = effective_settings(app.settings, app.database)
+    sec = settings.security
+    in_force = {
+        "key_max_age_days": settings.threshold("security.key_age_days").crit,
+        "key_age_warn_days": settings.threshold("security.key_age_days").warn,
+        "key_overlap": sec.key_overlap,
+        "allowlist": list(sec.allowlist),
+        "default_block": sec.default_block,
+        "max_legit_share": sec.max_legit_share,
+        "request_rate_warn": settings.threshold("security.request_rate").warn,
+        "request_rate_crit": settings.threshold("security.request_rate").crit,
+        "auth_failures_warn": settings.threshold("security.auth_failures").warn,
+        "auth_failures_crit": settings.threshold("security.auth_failures").crit,
+    }
+    body = dict(found.body) if found else {}
+    rows = [(k, _shown(v), "policy" if k in body else "config") for k, v in in_force.items()]
+    if app.output.as_json:
+        app.output.data({"version": found.version if found else None, "policy": body,
+                         "in_force": in_force})  # fmt: skip
+        return
+    app.output.table(("key", "value", "from"), rows)
+    app.output.info(f"policy version {found.version if found else 0}")
+
+
+@policy.command("history")
+@pass_app
+def policy_history_cmd(app: AppContext) -> None:
+    """Every version of the policy, newest first."""
+    _history(app, policy_store(app.database))
+
+
+@policy.command("set")
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Show the diff, change nothing.")
+@pass_app
+def policy_set_cmd(app: AppContext, assignments: tuple[str, ...], dry_run: bool) -> None:
+    """Set KEY=VALUE (key_max_age_days, key_age_warn_days, key_overlap, allowlist,
+    default_block, max_legit_share, request_rate_warn|crit, auth_failures_warn|crit; an empty
+    value unsets a key: the config holds again) as a new version."""
+
+    def plan(current: DocumentVersion | None) -> dict[str, Any]:
+        return plan_policy(app.settings, current, assignments).values()
+
+    _set(app, policy_store(app.database), assignments, plan, dry_run=dry_run)
+
+
+@policy.command("rollback")
+@click.option("--to", "to", type=int, help="This version (default: the one before the active).")
+@click.option("--dry-run", is_flag=True, help="Show the diff, change nothing.")
+@pass_app
+def policy_rollback_cmd(app: AppContext, to: int | None, dry_run: bool) -> None:
+    """Make an earlier version of the policy the active one again."""
+    _rollback(app, policy_store(app.database), to, dry_run=dry_run)
