@@ -13,8 +13,9 @@ Run with ``nox -s bench`` (or ``python bench/bench_security.py [--log-mb N] [--s
    bounded by clients, not lines: the two should be about equal).
 2. ``Blocklist.is_blocked`` with 100,000 random CIDRs (IPv4 and IPv6) loaded: lookups per
    second in one process, over a pool of 10,000 client addresses (a busy API's repeat
-   visitors: answers come from the per-snapshot cache) and over never-seen addresses (every
-   lookup converts and bisects). Target: >= 1,000,000 lookups/s per process.
+   visitors) and over a million never-seen addresses (an IPv4 lookup converts the address
+   and reads its /24's mark; IPv6 and split /24s bisect, their answers cached). Target:
+   >= 1,000,000 lookups/s per process; per CPU second too, as the machine may be shared.
 """
 
 from __future__ import annotations
@@ -161,7 +162,9 @@ def _address(rng: random.Random) -> str:
     return f"{rng.randrange(1, 224)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
 
 
-def _lookups(seconds: float) -> tuple[float, float, int]:
+def _lookups(
+    seconds: float,
+) -> tuple[tuple[float, float], tuple[float, float], int]:
     rng = random.Random(3)
     rows: list[dict[str, Any]] = []
     for i in range(CIDRS):
@@ -179,20 +182,18 @@ def _lookups(seconds: float) -> tuple[float, float, int]:
     intervals = len(blocklist.networks())
     is_blocked = blocklist.is_blocked
 
-    def rate(addresses: list[str]) -> float:
-        done, begin = 0, time.perf_counter()
+    def rate(addresses: list[str]) -> tuple[float, float]:
+        """Lookups per second of wall-clock and of CPU time (this machine is shared)."""
+        done, begin, cpu = 0, time.perf_counter(), time.process_time()
         while time.perf_counter() - begin < seconds:
             for address in addresses:
                 is_blocked(address)
             done += len(addresses)
-        return done / (time.perf_counter() - begin)
+        return done / (time.perf_counter() - begin), done / (time.process_time() - cpu)
 
     cached = rate(pool)
-    fresh = [_address(rng) for _ in range(200_000)]
-    begin = time.perf_counter()
-    for address in fresh:
-        is_blocked(address)
-    uncached = len(fresh) / (time.perf_counter() - begin)
+    fresh = [_address(rng) for _ in range(1_000_000)]
+    uncached = rate(fresh)  # 1,000,000 addresses: the answer cache (65,536) never helps
     return cached, uncached, intervals
 
 
@@ -206,10 +207,14 @@ def main() -> int:
         return 2
     cached, uncached, intervals = _lookups(args.seconds)
     print(f"is_blocked, {CIDRS:,} CIDRs ({intervals:,} merged intervals), one process:")
-    verdict = "met" if cached >= TARGET_LOOKUPS else "MISSED"
-    print(f"  repeat visitors (10,000 addresses): {cached:,.0f} lookups/s"
-          f" (target >= {TARGET_LOOKUPS:,}: {verdict})")  # fmt: skip
-    print(f"  never-seen addresses: {uncached:,.0f} lookups/s")
+    for name, (wall, cpu) in (
+        ("repeat visitors (10,000 addresses)", cached),
+        ("never-seen addresses", uncached),
+    ):
+        verdict = "met" if wall >= TARGET_LOOKUPS else "MISSED"
+        print(f"  {name}: {wall:,.0f} lookups/s ({cpu:,.0f} per CPU second;"
+              f" target >= {TARGET_LOOKUPS:,}: {verdict})")  # fmt: skip
+    print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="opslib-bench-security-") as tmp:
         log = Path(tmp) / "access.log"
         began = time.perf_counter()

@@ -3,7 +3,9 @@ lock), the refusals that keep an operator from cutting off the platform, and ``i
 
 ``Blocklist.is_blocked`` is the API's hot path: the active networks are read at most once per
 ``security.cache_seconds`` (and only reloaded when a cheap marker query says they changed or an
-expiry passed), held as merged integer intervals, and answered by ``bisect`` from memory.
+expiry passed), held as merged integer intervals with a byte per IPv4 /24 (none, all or part
+of it blocked), and answered from memory: an IPv4 address by its /24's byte, the rest (IPv6, a
+split /24) by ``bisect``, those answers kept in a bounded cache.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import re
 import socket
 import threading
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,7 +26,13 @@ from opslib.adapters import Database
 from opslib.audit import current_actor
 from opslib.config import SecuritySettings, Settings
 from opslib.errors import InputError, OpsError, UnsafeActionError
-from opslib.security._ranges import AddressSet, Network, address_key, network_range, parse_network
+from opslib.security._ranges import (
+    AddressSet,
+    Network,
+    address_key,
+    network_range,
+    parse_network,
+)
 
 __all__ = [
     "BlockEntry",
@@ -55,14 +62,10 @@ _LOAD: LiteralString = (
     "SELECT host(network) AS host, masklen(network) AS bits FROM opslib.blocklist WHERE " + _ACTIVE
 )
 MAX_REASON = 500
-_from_bytes, _pton, _AF_INET, _bisect = (
-    int.from_bytes,
-    socket.inet_pton,
-    socket.AF_INET,
-    bisect_right,
-)
-_V4_LAST = (1 << 32) - 1
+_from_bytes, _pton, _AF_INET = int.from_bytes, socket.inet_pton, socket.AF_INET
 _CACHE_ENTRIES = 65_536
+_State = tuple[float, tuple[Any, ...], AddressSet, dict[str, bool], bytearray]
+"""(expires, marker, networks, answers, IPv4 /24 marks): see :meth:`Blocklist.is_blocked`."""
 
 
 class BlockRefused(UnsafeActionError):
@@ -275,13 +278,10 @@ class Blocklist:
         self.settings = settings if settings is not None else SecuritySettings()
         self._clock = clock
         self._ttl = self.settings.cache_seconds
-        # (expires, marker, set, answers), replaced whole: a reader never sees half an update.
-        self._state: tuple[float, tuple[Any, ...], AddressSet, dict[str, bool]] = (
-            float("-inf"),
-            (),
-            AddressSet(),
-            {},
-        )
+        # (expires, marker, set, answers, IPv4 /24 marks), replaced whole: a reader never
+        # sees half an update.
+        empty = AddressSet()
+        self._state: _State = (float("-inf"), (), empty, {}, empty.v4_marks())
         self._lock = threading.Lock()
         self._failing: str | None = None
 
@@ -298,25 +298,26 @@ class Blocklist:
         state = self._state
         if self._clock() >= state[0]:
             state = self._refresh()
-        answers = state[3]
-        hit = answers.get(ip)
-        if hit is not None:
-            return hit
-        try:  # IPv4 inline (the common case); anything else through address_key
-            key: int | None = _from_bytes(_pton(_AF_INET, ip), "big")
+        try:  # IPv4 inline (the common case): its /24's mark answers, unless the /24 is split
+            mark = state[4][_from_bytes(_pton(_AF_INET, ip), "big") >> 8]
         except OSError:
+            return self._cached(ip, state)
+        if mark < 2:
+            return mark == 1
+        return self._cached(ip, state)
+
+    @staticmethod
+    def _cached(ip: str, state: _State) -> bool:
+        """IPv6 (and IPv4-mapped) addresses, IPv4 ones in a split /24, or not an address at
+        all (False): bisected, the answer kept in the snapshot's bounded cache."""
+        answers = state[3]
+        found = answers.get(ip)
+        if found is None:
             key = address_key(ip)
-        if key is None:
-            found = False
-        else:
-            starts = state[2].starts
-            i = _bisect(starts, key) - 1
-            found = (i >= 0 and key <= state[2].ends[i]) or (
-                key > _V4_LAST and state[2].contains_key(key)
-            )
-        if len(answers) >= _CACHE_ENTRIES:
-            answers.clear()
-        answers[ip] = found
+            found = key is not None and state[2].contains_key(key)
+            if len(answers) >= _CACHE_ENTRIES:
+                answers.clear()
+            answers[ip] = found
         return found
 
     def networks(self) -> AddressSet:
@@ -335,7 +336,7 @@ class Blocklist:
         """Why the last read failed (the last networks read stay in force), or None."""
         return self._failing
 
-    def _refresh(self) -> tuple[float, tuple[Any, ...], AddressSet, dict[str, bool]]:
+    def _refresh(self) -> _State:
         with self._lock:
             state = self._state
             if self._clock() < state[0]:
@@ -346,7 +347,8 @@ class Blocklist:
                 marker = (row["n"], row["changed"], row["next_expiry"])
                 if marker != state[1]:
                     ranges = [_row_range(r) for r in self._db.fetch_all(_LOAD)]
-                    state = (0.0, marker, AddressSet.from_ranges(ranges), {})
+                    networks = AddressSet.from_ranges(ranges)
+                    state = (0.0, marker, networks, {}, networks.v4_marks())
             except OpsError as exc:
                 if self._failing is None:
                     _log.warning("blocklist unreadable, the last one read stays: %s", exc)

@@ -29,6 +29,8 @@ __all__ = [
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 _V6 = 1 << 32  # IPv6 keys start past every IPv4 key
 _MAPPED = 0xFFFF << 32  # ::ffff:0:0/96
+_V4_LAST = (1 << 32) - 1
+_ALL, _PART = b"\x01", 2  # marks of a /24: 0 none of it is in the set, 1 all, 2 part
 
 
 def parse_network(text: str) -> Network:
@@ -86,6 +88,23 @@ class AddressSet:
 
     starts: tuple[int, ...] = ()
     ends: tuple[int, ...] = ()
+
+    def v4_marks(self) -> bytearray:
+        """One byte per IPv4 /24 (index ``key >> 8``, 16 MiB): 0 when none of it is in the
+        set, 1 when all of it is, 2 when part of it is (then :meth:`contains_key` decides)."""
+        marks = bytearray(1 << 24)
+        for first, end in zip(self.starts, self.ends, strict=True):
+            if first > _V4_LAST:
+                break
+            last = min(end, _V4_LAST)
+            lo, hi = (first + 255) >> 8, (last + 1) >> 8  # the /24s wholly inside: lo..hi-1
+            if lo < hi:
+                marks[lo:hi] = _ALL * (hi - lo)
+            if first >> 8 < lo:
+                marks[first >> 8] = _PART
+            if last >> 8 >= max(hi, lo):
+                marks[last >> 8] = _PART
+        return marks
 
     @classmethod
     def of(cls, networks: Iterable[Network]) -> AddressSet:
