@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -20,6 +21,7 @@ from docker.types import EndpointSpec, Mount, ServiceMode
 from opslib.adapters import Platform
 from opslib.adapters._platform import NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL
 from opslib.lab._image import ensure_image, python_mounts
+from tests.dbkit import TestDatabase
 
 SERVICE = "worker"
 # A replica that idles; ``--hold MB`` keeps that much memory in use.
@@ -85,6 +87,19 @@ def make_project(
 def remove_project(project: ComposeProject) -> None:
     for container in project.client.containers.list(all=True, filters={"name": project.project}):
         container.remove(force=True)
+
+
+@pytest.fixture
+def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
+    """The commands' environment: the test database for the audit log, no config file, at
+    most 5 replicas, 5 s to stop one."""
+    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR", "DOCKER_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
+    monkeypatch.setenv("OPSLIB_SCALE__MAX_REPLICAS", "5")
+    monkeypatch.setenv("OPSLIB_SCALE__STOP_TIMEOUT", "5")
+    monkeypatch.chdir(tmp_path)
+    return platform_db
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ line with exit 2 and nothing applied, every run is in the audit log; compose and
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import docker
@@ -14,17 +13,6 @@ from opslib.audit import AuditLog
 from opslib.cli import main
 from tests.dbkit import TestDatabase
 from tests.scaling.conftest import SERVICE, ComposeProject, make_service, remove_service
-
-
-@pytest.fixture
-def env(platform_db: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> TestDatabase:
-    for name in ("OPSLIB_CONFIG", "OPSLIB_ACTOR", "DOCKER_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("OPSLIB_DATABASE_DSN", platform_db.dsn)
-    monkeypatch.setenv("OPSLIB_SCALE__MAX_REPLICAS", "5")
-    monkeypatch.setenv("OPSLIB_SCALE__STOP_TIMEOUT", "5")
-    monkeypatch.chdir(tmp_path)
-    return platform_db
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:

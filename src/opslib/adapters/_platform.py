@@ -1,6 +1,8 @@
 """The compose platform through the Docker Engine API: containers, resource usage, events, logs.
 
-Containers belong to the project by the compose labels, so no compose CLI is needed.
+Containers belong to the project by the compose labels, so no compose CLI is needed; the
+running task containers of the swarm services named ``<project>_<service>`` (as ``docker stack
+deploy`` names them) belong to it too, by their swarm labels.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
 WORKING_DIR_LABEL = "com.docker.compose.project.working_dir"
 CONFIG_FILES_LABEL = "com.docker.compose.project.config_files"
+SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
+SWARM_TASK_LABEL = "com.docker.swarm.task.name"  # <swarm service>.<slot>.<task id>
 _NAME = "docker"
 _MAX_WORKERS = 8
 _ERRNO = re.compile(r"\[Errno -?\d+\][^'\")]*")
@@ -153,15 +157,33 @@ class Platform:
         """The engine's version, or UnreachableError."""
         return self._api(lambda: str(self._docker().version()["Version"]))
 
-    def containers(self, service: str | None = None) -> list[ContainerInfo]:
-        """The project's containers (all states), sorted by service and number."""
+    def containers(self, service: str | None = None, *, swarm: bool = True) -> list[ContainerInfo]:
+        """The project's containers (all states), sorted by service and number.
+
+        With ``swarm``, also the running task containers of the swarm services
+        ``<project>_<service>``: their service is the name without the project, their number
+        the task's slot. A swarm keeps stopped tasks' containers as history and replaces
+        failed ones itself, so only running ones count."""
         labels = [f"{PROJECT_LABEL}={self.project}"]
         if service is not None:
             labels.append(f"{SERVICE_LABEL}={service}")
-        summaries = self._api(
-            lambda: self._docker().api.containers(all=True, filters={"label": labels})
-        )
-        found = self._each([str(s["Id"]) for s in summaries], self._inspect)
+        api = self._docker_api()
+        summaries = self._api(lambda: api.containers(all=True, filters={"label": labels}))
+        ids = [str(s["Id"]) for s in summaries]
+        if swarm:
+            name = None if service is None else f"{self.project}_{service}"
+            tasks = self._api(
+                lambda: api.containers(
+                    filters={"label": [SWARM_SERVICE_LABEL if name is None
+                                       else f"{SWARM_SERVICE_LABEL}={name}"]}
+                )
+            )  # fmt: skip
+            ids += [
+                str(t["Id"])
+                for t in tasks
+                if swarm_service(t.get("Labels") or {}, self.project) is not None
+            ]
+        found = self._each(ids, self._inspect)
         return sorted(found, key=lambda c: (c.service, c.number is None, c.number or 0, c.name))
 
     def services(self) -> dict[str, list[ContainerInfo]]:
@@ -522,7 +544,10 @@ class Platform:
         return [usage for usage in measured if usage is not None]
 
     def _inspect(self, container_id: str) -> ContainerInfo:
-        return _info(self._docker().api.inspect_container(container_id))
+        return _info(self._docker().api.inspect_container(container_id), self.project)
+
+    def _docker_api(self) -> docker.APIClient:
+        return self._api(lambda: self._docker().api)
 
     def _stats(self, container: ContainerInfo) -> dict[str, Any]:
         stats: dict[str, Any] = self._docker().api.stats(container.id, stream=False, one_shot=True)
@@ -620,16 +645,29 @@ def unix_socket_error(address: str | None, timeout: float) -> OSError | None:
     return None
 
 
-def _info(raw: Mapping[str, Any]) -> ContainerInfo:
+def swarm_service(labels: Mapping[str, str], project: str) -> str | None:
+    """The service of ``project`` a swarm task container belongs to (its swarm service's name
+    after ``<project>_``), None when it is not a task of the project's."""
+    name = str(labels.get(SWARM_SERVICE_LABEL) or "")
+    prefix = f"{project}_"
+    return name[len(prefix) :] if project and name.startswith(prefix) else None
+
+
+def _info(raw: Mapping[str, Any], project: str = "") -> ContainerInfo:
     try:
         state = raw["State"]
         labels = raw["Config"].get("Labels") or {}
         status = str(state["Status"])
         number = labels.get(NUMBER_LABEL, "")
+        service = labels.get(SERVICE_LABEL)
+        if service is None:
+            service = swarm_service(labels, project)
+            task = str(labels.get(SWARM_TASK_LABEL, "")).split(".")  # service.slot.task id
+            number = task[-2] if service is not None and len(task) >= 3 else ""
         return ContainerInfo(
             id=str(raw["Id"]),
             name=str(raw["Name"]).lstrip("/"),
-            service=str(labels.get(SERVICE_LABEL, "")),
+            service=str(service or ""),
             number=int(number) if str(number).isdigit() else None,
             state=status,
             health=str(state["Health"]["Status"]) if state.get("Health") else None,

@@ -139,11 +139,11 @@ class ComposeScaling:
     name: str = field(default="compose", init=False)
 
     def replicas(self, service: str) -> int:
-        return sum(c.running for c in self.platform.containers(service))
+        return sum(c.running for c in self.platform.containers(service, swarm=False))
 
     def scale(self, service: str, replicas: int) -> ScaleOutcome:
         started_at = time.monotonic()
-        containers = self.platform.containers(service)
+        containers = self.platform.containers(service, swarm=False)
         running = [c for c in containers if c.running]
         before = len(running)
         if replicas > before:
@@ -159,7 +159,7 @@ class ComposeScaling:
         )  # fmt: skip
 
     def limits(self, service: str) -> ResourceLimits:
-        containers = self.platform.containers(service)
+        containers = self.platform.containers(service, swarm=False)
         if not containers:
             return ResourceLimits()
         template = self._template(containers)
@@ -167,7 +167,7 @@ class ComposeScaling:
         return _limits(host.get("NanoCpus"), host.get("Memory"))
 
     def set_limits(self, service: str, limits: ResourceLimits) -> list[str]:
-        containers = self.platform.containers(service)
+        containers = self.platform.containers(service, swarm=False)
         if not containers:
             raise InputError(f"service {service!r} has no container in project "
                              f"{self.platform.project!r}")  # fmt: skip
@@ -190,7 +190,9 @@ class ComposeScaling:
         return self.platform._each(containers, apply)
 
     def memory_in_use(self, service: str) -> dict[str, int]:
-        usage = self.platform.usage(self.platform.containers(service), sample_seconds=0.1)
+        usage = self.platform.usage(
+            self.platform.containers(service, swarm=False), sample_seconds=0.1
+        )
         return {u.name: u.memory_bytes for u in usage}
 
     def _api(self) -> docker.APIClient:
