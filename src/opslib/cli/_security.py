@@ -661,3 +661,52 @@ def policy_set_cmd(app: AppContext, assignments: tuple[str, ...], dry_run: bool)
 def policy_rollback_cmd(app: AppContext, to: int | None, dry_run: bool) -> None:
     """Make an earlier version of the policy the active one again."""
     _rollback(app, policy_store(app.database), to, dry_run=dry_run)
+
+
+# security patch (opslib.security._patch)
+
+
+@security.command("patch")
+@click.argument("service")
+@click.option("--image", help="The patched image (default: the one the containers name, rebuilt).")
+@click.option("--health-url", help="The service's health endpoint, asked after each replica.")
+@click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def patch_cmd(
+    app: AppContext,
+    *,
+    service: str,
+    image: str | None,
+    health_url: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Roll a patched image (built locally, never pulled) out to SERVICE one replica at a
+    time through the platform adapter: each recreated replica must be running, healthy and
+    answer --health-url before the next; the first failure stops it and the replicas not
+    reached keep their image (exit 3). Audited; noted in the open incident."""
+    from opslib.connect import open_platform
+    from opslib.security import apply_patch, note_in_incident, plan_patch
+
+    app.output.as_json = app.output.as_json or as_json
+    args = {"service": service, "image": image, "health_url": health_url}
+    with open_platform(app.settings) as platform:
+        plan = plan_patch(platform, service, image, health_url)
+        with app.audit.action("security.patch", args, dry_run=dry_run) as out:
+            out.detail = plan.describe()
+            if dry_run:
+                app.output.data({"dry_run": True, **plan.as_dict()}, "would:\n" + plan.describe())
+                return
+            report = apply_patch(platform, app.settings, plan)
+            out.detail = report.describe()
+            payload = {"dry_run": False, **report.as_dict()}
+            if report.failed:
+                number = note_in_incident(
+                    app.database,
+                    f"patch of {service} to {plan.image} stopped at {report.failed};"
+                    f" still on the old image: {', '.join(report.remaining) or 'none'}",
+                )
+                app.output.data(payload | {"incident": number}, report.describe())
+                raise OpsError(f"security patch {service} stopped: {report.failed}")
+    app.output.data(payload, report.describe() or plan.describe())

@@ -59,6 +59,13 @@ from opslib.security._monitor import (
     worst_recurrence,
 )
 from opslib.security._parse import iter_chunks, json_record, parse_chunk
+from opslib.security._patch import (
+    PatchPlan,
+    PatchReport,
+    apply_patch,
+    note_in_incident,
+    plan_patch,
+)
 from opslib.security._policy import (
     SecurityPolicy,
     apply_policy,
@@ -107,6 +114,8 @@ __all__ = [
     "FirewallRules",
     "IncidentReport",
     "KeyStore",
+    "PatchPlan",
+    "PatchReport",
     "Policy",
     "Recurrence",
     "RecurrenceReport",
@@ -116,6 +125,7 @@ __all__ = [
     "VersionStore",
     "address_key",
     "analyze_security_logs",
+    "apply_patch",
     "apply_policy",
     "apply_rules",
     "blocked_still_served",
@@ -141,6 +151,7 @@ __all__ = [
     "key_store",
     "max_debug_length",
     "monitor_for_recurrence",
+    "note_in_incident",
     "open_incident",
     "parse_address",
     "parse_assignments",
@@ -149,6 +160,7 @@ __all__ = [
     "parse_network",
     "parse_rule_set",
     "plan_block",
+    "plan_patch",
     "plan_policy",
     "plan_rules",
     "plan_unblock",
