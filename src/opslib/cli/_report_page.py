@@ -3,8 +3,6 @@ results, their tables and the report's inline SVG charts (no script, font or ima
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
@@ -12,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from opslib._files import write_atomic
 from opslib.errors import ConfigError, InputError
 from opslib.redact import redact
 from opslib.results import Chart, CheckResult, Table, worst
@@ -103,12 +102,6 @@ def write_page(path: Path, page: str) -> None:
     if not folder.is_dir():
         raise InputError(f"cannot write {path}: directory {folder} does not exist")
     try:
-        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
-        os.fchmod(fd, 0o644)  # a report to share, not mkstemp's private 0600
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        write_atomic(path, page, mkdir=False)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc

@@ -8,8 +8,6 @@ Every figure comes from the domain functions the daily checks use (``health.erro
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from opslib._files import write_atomic
 from opslib.adapters import ContainerInfo, Database
 from opslib.config import Settings
 from opslib.errors import DataError, InputError, OpsError
@@ -226,18 +225,7 @@ def capture(
 
 def save_baseline(path: Path, baseline: Baseline) -> None:
     """Write ``baseline`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = baseline.model_dump_json(indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, baseline.model_dump_json(indent=2) + "\n")
 
 
 def load_baseline(path: Path) -> Baseline:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from opslib._files import write_atomic
 from opslib.errors import InputError
 from opslib.logs._mask import WILDCARD
 from opslib.logs._miner import OTHER_ID, Pattern
@@ -25,17 +24,7 @@ def save_baseline(patterns: Iterable[Pattern], path: Path) -> Path:
         "saved_at": datetime.now(UTC).isoformat(),
         "templates": sorted({p.template for p in patterns if p.id != OTHER_ID}),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as out:
-            json.dump(document, out, indent=1)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(name, path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(document, indent=1))
     return path
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from opslib._files import write_atomic
 from opslib.errors import InputError
 
 __all__ = ["ConfigChange", "install_config_set", "plan_config_set", "rollback_config_set"]
@@ -68,20 +68,6 @@ def plan_config_set(folder: Path, targets: Sequence[Path]) -> list[ConfigChange]
     return changes
 
 
-def _replace(target: Path, data: bytes, mode: int) -> None:
-    tmp = target.with_name(f".{target.name}.opslib-new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def install_config_set(folder: Path, targets: Sequence[Path], previous: Path) -> list[ConfigChange]:
     """Validate, keep the current files in ``previous`` (once), install the set; return the
     changes (``changed`` false for a file already as the set has it)."""
@@ -96,7 +82,7 @@ def install_config_set(folder: Path, targets: Sequence[Path], previous: Path) ->
     for change in changes:
         if change.changed:
             mode = change.target.stat().st_mode & 0o777 if change.target.exists() else 0o600
-            _replace(change.target, change.source.read_bytes(), mode)
+            write_atomic(change.target, change.source.read_bytes(), mode=mode, mkdir=False)
     return changes
 
 
@@ -108,7 +94,7 @@ def rollback_config_set(previous: Path, targets: Sequence[Path]) -> list[Path]:
     for target in targets:
         kept = previous / target.name
         if kept.is_file():
-            _replace(target, kept.read_bytes(), kept.stat().st_mode & 0o777)
+            write_atomic(target, kept.read_bytes(), mode=kept.stat().st_mode & 0o777, mkdir=False)
             restored.append(target)
     return restored
 

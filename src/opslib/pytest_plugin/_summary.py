@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opslib._files import write_atomic
 from opslib.pytest_plugin._state import CheckRecord, RunState
 from opslib.results import Measurement
 
@@ -40,16 +39,7 @@ def build_summary(state: RunState, exit_status: int) -> dict[str, Any]:
 
 def write_summary(path: Path, document: dict[str, Any]) -> None:
     """Write ``document`` to ``path`` via a temporary file and a rename (never half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, allow_nan=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(document, indent=2, allow_nan=False) + "\n")
 
 
 def _check(record: CheckRecord, state: RunState) -> dict[str, Any]:

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretStr
 
+from opslib._files import write_atomic
 from opslib.adapters import Database
 from opslib.errors import ConfigError, InputError, OpsError
 from opslib.proxies import ProxyPool, ProxyState
@@ -61,20 +60,6 @@ def read_secret(path: Path, variable: str) -> str | None:
     return None
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_secret(path: Path, variable: str, value: str) -> None:
     """Set ``variable`` in the ``KEY=value`` file ``path`` (other lines kept), atomically, 0600."""
     try:
@@ -83,7 +68,7 @@ def write_secret(path: Path, variable: str, value: str) -> None:
         lines = []
     out = [ln for ln in lines if ln.partition("=")[0].strip() != variable]
     out.append(f"{variable}={value}")
-    _atomic_write(path, "\n".join(out) + "\n")
+    write_atomic(path, "\n".join(out) + "\n", mode=0o600, mkdir=False)
 
 
 @dataclass
@@ -200,7 +185,7 @@ class CredentialRotation:
                     " rotating from an unknown state"
                 )
             pending = {"old": old, "new": secrets.token_urlsafe(32)}
-            _atomic_write(self.pending_file, json.dumps(pending))
+            write_atomic(self.pending_file, json.dumps(pending), mode=0o600, mkdir=False)
             self._step(result, "prepare", f"new password kept in {self.pending_file} (0600)")
         else:
             result.resumed = True

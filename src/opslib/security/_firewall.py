@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from opslib._files import write_atomic
 from opslib.errors import DependencyError, InputError
 from opslib.security._ranges import Network
 
@@ -102,13 +103,8 @@ def apply_rules(text: str, format: Format, output: Path | None) -> str:
     if format == "nginx" or output is not None:
         if output is None:
             raise InputError("--apply with --format nginx needs --output FILE (the include file)")
-        tmp = output.with_name(f".{output.name}.tmp")
         try:
-            with tmp.open("w") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(output)
+            write_atomic(output, text, mkdir=False)
         except OSError as exc:
             raise InputError(f"{output}: {exc.strerror or exc}") from None
         if format == "nginx":
