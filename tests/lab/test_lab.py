@@ -140,7 +140,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "slow-query", "disk-filling", "overload", "cpu-hog",
         "brute-force", "scan", "debug-left-on",
         "table-bloat", "stale-stats", "unused-index",
-        "cert-expiring",
+        "cert-expiring", "image-outdated",
     }  # fmt: skip
 
 

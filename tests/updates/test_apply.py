@@ -3,90 +3,15 @@ pulled: every image is built FROM the lab's locally imported base)."""
 
 from __future__ import annotations
 
-import contextlib
 import stat
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import docker
-import docker.errors
-import pytest
-
 from opslib.adapters import Platform
-from opslib.config import Settings, UpdateSettings
-from opslib.lab._image import ensure_image, python_mounts
 from opslib.results import Severity
 from opslib.updates import apply_update, judge_images, plan_update, service_images
 from opslib.updates._certs import now_utc
-
-_NS = 1_000_000_000
-
-
-@dataclass
-class Project:
-    """A compose-labelled project of one service, ``app``, built from ``context``."""
-
-    client: docker.DockerClient
-    name: str
-    tag: str
-    context: Path
-
-    def build(self, revision: str, entrypoint: str = "") -> str:
-        base = ensure_image(self.client)
-        lines = [f"FROM {base}", f"LABEL org.opslib.test.revision={revision}"]
-        if entrypoint:
-            lines.append(f'ENTRYPOINT ["{entrypoint}"]')
-        (self.context / "Dockerfile").write_text("\n".join(lines) + "\n")
-        image, _ = self.client.images.build(
-            path=str(self.context), tag=self.tag, pull=False, rm=True
-        )
-        return str(image.id)
-
-    def run(self, number: int, image: str | None = None, **labels: str) -> str:
-        container = self.client.containers.run(
-            image or self.tag,
-            ["/usr/bin/sleep", "3600"],
-            name=f"{self.name}-app-{number}",
-            detach=True,
-            network_mode="host",
-            labels={
-                "com.docker.compose.project": self.name,
-                "com.docker.compose.service": "app",
-                "com.docker.compose.container-number": str(number),
-                "org.opslib.test": self.name,
-                **labels,
-            },
-            volumes=python_mounts(),
-            environment={"APP_SETTING": "kept"},
-            healthcheck={"test": ["CMD", "/usr/bin/true"], "interval": _NS, "timeout": _NS,
-                         "retries": 2, "start_period": 0},
-        )  # fmt: skip
-        return str(container.id)
-
-    def settings(self, **updates: object) -> Settings:
-        return Settings(
-            compose_project=self.name,
-            expected_services=["app"],
-            updates=UpdateSettings.model_validate(updates),
-        )
-
-
-@pytest.fixture
-def project(docker_client: docker.DockerClient, tmp_path: Path) -> Iterator[Project]:
-    name = f"opslib-upd-{uuid.uuid4().hex[:8]}"
-    made = Project(docker_client, name, f"{name}:1", tmp_path)
-    yield made
-    for container in docker_client.containers.list(
-        all=True, filters={"label": f"org.opslib.test={name}"}
-    ):
-        container.remove(force=True)
-    for image in docker_client.images.list(filters={"label": "org.opslib.test.revision"}):
-        if any(tag.startswith((name, "127.0.0.1:")) for tag in image.tags) or not image.tags:
-            with contextlib.suppress(docker.errors.APIError):
-                docker_client.images.remove(str(image.id), force=True)
+from tests.updates.conftest import Project
 
 
 def test_age_and_a_newer_local_image(project: Project) -> None:

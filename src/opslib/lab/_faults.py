@@ -34,6 +34,7 @@ from opslib.lab._db_faults import (
     stale_target,
 )
 from opslib.lab._disk_fault import fill_disk, free_disk
+from opslib.lab._image_fault import heal_outdated, inject_outdated
 from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
@@ -80,6 +81,7 @@ FAULTS: tuple[str, ...] = (
     "overload",
     "cpu-hog",
     "cert-expiring",
+    "image-outdated",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -548,6 +550,7 @@ def _renew_cert(_host: FaultHost, _record: FaultRecord) -> str:
 
 
 _FAULTS["cert-expiring"] = _Fault(lambda _s, _t: None, _expire_cert, _renew_cert)
+_FAULTS["image-outdated"] = _Fault(lambda _s, _t: None, inject_outdated, heal_outdated)
 
 
 def _fault(name: str) -> _Fault:
