@@ -8,6 +8,7 @@ Run as ``python -m opslib.lab._shop --state-dir DIR``.
 from __future__ import annotations
 
 import argparse
+import email.utils
 import hashlib
 import html
 import json
@@ -38,6 +39,17 @@ _UNAVAILABLE = (
     b"<h1>503 Service Unavailable</h1><p>No server is available to handle this request.</p>"
     b"</body></html>\n"
 )
+
+
+def _http_date(value: str | None) -> int | None:
+    """An HTTP date (If-Modified-Since) as Unix seconds; None when absent or invalid (the
+    condition is then ignored, RFC 9110 13.1.3)."""
+    if not value:
+        return None
+    try:
+        return int(email.utils.parsedate_to_datetime(value).timestamp())
+    except (TypeError, ValueError):
+        return None
 
 
 def _captcha(host: str) -> bytes:
@@ -232,14 +244,22 @@ class _Handler(BaseHTTPRequestHandler):
         if domain is not None and self._random.random() < domain.price_glitch:  # price-jump
             product = replace(product, base_price=product.base_price * 100)
         page = render_product(product, page_layout(product, control), time.time())
-        self._page(page.encode())
+        self._page(host, path, page.encode())
 
-    def _page(self, body: bytes) -> None:
-        """A product page with its ETag; 304 Not Modified when the client holds this version."""
+    def _page(self, host: str, path: str, body: bytes) -> None:
+        """A product page with its ETag and Last-Modified; 304 Not Modified when the client
+        holds this version: its ETag in If-None-Match or, without If-None-Match (which takes
+        precedence, RFC 9110 13.2.2), a date in If-Modified-Since not before Last-Modified."""
         etag = f'"{hashlib.sha256(body).hexdigest()[:20]}"'
-        fresh = etag in (self.headers.get("If-None-Match") or "")
+        modified = self.server.modified(host, path, etag)
+        if self.headers.get("If-None-Match") is not None:
+            fresh = etag in (self.headers.get("If-None-Match") or "")
+        else:
+            since = _http_date(self.headers.get("If-Modified-Since"))
+            fresh = since is not None and modified <= since
         self.send_response(304 if fresh else 200)
         self.send_header("ETag", etag)
+        self.send_header("Last-Modified", email.utils.formatdate(modified, usegmt=True))
         self.send_header("Content-Type", "text/html; charset=utf-8")
         if not fresh:
             self.send_header("Content-Length", str(len(body)))
@@ -313,6 +333,8 @@ class ShopServer(ThreadingHTTPServer):
         self.proxy_sources = frozenset(self._proxy_sources.values())
         self._buckets: dict[str, tuple[float, float]] = {}  # host -> (tokens, at)
         self._buckets_lock = threading.Lock()
+        self._versions: dict[tuple[str, str], tuple[str, int]] = {}  # page -> (ETag, modified)
+        self._versions_lock = threading.Lock()
         super().__init__(("127.0.0.1", settings.shop_port), _Handler)
 
     def admit(self, host: str, rate: float) -> float:
@@ -327,6 +349,19 @@ class ShopServer(ThreadingHTTPServer):
                 return 0.0
             self._buckets[host] = (tokens, now)
             return (1.0 - tokens) / rate
+
+    def modified(self, host: str, path: str, etag: str) -> int:
+        """When this server first served version ``etag`` of the page (whole Unix seconds,
+        as Last-Modified has them): a new version gets a later second than the one before,
+        so a client's If-Modified-Since never takes it for the version it holds."""
+        now = int(time.time())
+        with self._versions_lock:
+            held = self._versions.get((host, path))
+            if held is not None and held[0] == etag:
+                return held[1]
+            at = now if held is None else max(now, held[1] + 1)
+            self._versions[(host, path)] = (etag, at)
+            return at
 
     def banned(self, control: Control) -> set[str]:
         """Client addresses the shops refuse: banned exit IPs and proxies marked banned."""

@@ -66,7 +66,7 @@ from opslib.quality import PlatformSchema
 from opslib.ratelimit import RateLimiter, RateLimitTimeout
 from opslib.sites import retry_after_seconds
 
-__all__ = ["BUCKETS", "ERROR_KINDS", "Worker", "main"]
+__all__ = ["BUCKETS", "ERROR_KINDS", "HeldPage", "Worker", "main"]
 
 _log = logging.getLogger("scraper")
 
@@ -161,6 +161,21 @@ class _Pacer:
 
 
 @dataclass(frozen=True)
+class HeldPage:
+    """A page the worker keeps for caching: its validators and the extraction made of it."""
+
+    etag: str
+    last_modified: str
+    extraction: Any
+
+    def conditions(self) -> dict[str, str]:
+        """The conditional request's headers: both validators the shop gave (a shop honours
+        If-None-Match first, RFC 9110; one that sent only Last-Modified gets the date)."""
+        found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in found.items() if value}
+
+
+@dataclass(frozen=True)
 class _Attempt:
     outcome: str
     status: int | None
@@ -173,6 +188,7 @@ class _Attempt:
     proxy: str = ""
     country: str = ""
     etag: str = ""  # the page's ETag (caching: sent back as If-None-Match)
+    last_modified: str = ""  # its Last-Modified (caching: sent back as If-Modified-Since)
 
     def reason(self) -> str:
         """Why it failed, as the log line says it: ``HTTP 429 Too Many Requests (retry after
@@ -236,7 +252,7 @@ class Worker:
             cache_seconds=5.0,
         )
         self._requests = itertools.count()
-        self._pages: dict[int, tuple[str, Any]] = {}  # url id -> (ETag, its extraction)
+        self._pages: dict[int, HeldPage] = {}  # url id -> its validators and extraction
         self._rng = random.Random()  # noqa: S311 - delays and jitter, not secrets
 
     def run(self, stop: threading.Event) -> None:
@@ -385,13 +401,13 @@ class Worker:
         held = self._pages.get(url["id"])
         if result.status == 304 and held is not None:
             self.metrics.cache_hits.labels(url["domain"]).inc()
-            return held[1]
+            return held.extraction
         domain = url["domain"]
         pattern = self._patterns.active(domain)
         patterns = {domain: pattern} if pattern is not None else None
         extraction = extract_price(result.body, url["currency"], domain, patterns)
-        if result.etag and extraction is not None:
-            self._pages[url["id"]] = (result.etag, extraction)
+        if (result.etag or result.last_modified) and extraction is not None:
+            self._pages[url["id"]] = HeldPage(result.etag, result.last_modified, extraction)
         return extraction
 
     def _attempt(self, pool: ProxyPool, url: dict[str, Any], strategy: Strategy) -> _Attempt | None:
@@ -423,7 +439,7 @@ class Worker:
                 return None
             headers = strategy.request_headers(next(self._requests))
             if strategy.conditional_requests and url["id"] in self._pages:
-                headers["If-None-Match"] = self._pages[url["id"]][0]
+                headers.update(self._pages[url["id"]].conditions())
             result = self._fetch(lease, url["url"], headers)
             pool.report(lease, result.report)
         self.metrics.requests.labels(domain).inc()
@@ -488,8 +504,9 @@ class Worker:
         report = lease.outcome(status, ms, response.content)
         if status in (200, 304) and report.kind != "ban":
             etag = response.headers.get("etag", "")
+            modified = response.headers.get("last-modified", "")
             return _Attempt("ok", status, ms, response.content, None, report, None, started,
-                            etag=etag)  # fmt: skip
+                            etag=etag, last_modified=modified)  # fmt: skip
         outcome = "banned" if report.kind == "ban" else "http_error"
         wait = (
             retry_after_seconds(response.headers.get("retry-after"), time.time())
