@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 from psycopg.types.json import Jsonb
@@ -62,6 +64,13 @@ class RuleSet(BaseModel):
     required_headers: tuple[str, ...] = ()
     exempt_paths: tuple[str, ...] = Field(("/health",), description="never denied nor counted")
 
+    @cached_property
+    def compiled(self) -> _Compiled:
+        """The globs as one regular expression each, the methods as a set (built once)."""
+        return _Compiled(
+            _globs(self.exempt_paths), _globs(self.denied_paths), frozenset(self.denied_methods)
+        )
+
     @field_validator("denied_methods")
     @classmethod
     def _methods(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -88,6 +97,17 @@ class RuleSet(BaseModel):
         if bad:
             raise ValueError(f"{bad[0]!r}: a path starts with / (or a glob's *)")
         return out
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    exempt: re.Pattern[str] | None
+    denied: re.Pattern[str] | None
+    methods: frozenset[str]
+
+
+def _globs(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns)) if patterns else None
 
 
 def parse_assignments(model: type[BaseModel], pairs: Iterable[str]) -> dict[str, Any]:
@@ -359,9 +379,10 @@ class RequestRules:
         if rules is None:
             return _ALLOW
         bare = path.split("?", 1)[0]
-        if any(fnmatch.fnmatchcase(bare, p) for p in rules.exempt_paths):
+        compiled = rules.compiled
+        if compiled.exempt is not None and compiled.exempt.match(bare):
             return _ALLOW
-        reason = _refused(rules, method.upper(), bare, headers)
+        reason = _refused(rules, compiled, method.upper(), bare, headers)
         if reason:
             return Decision(False, 403, reason, version)
         reason = self._over_rate(rules, source, key)
@@ -382,11 +403,13 @@ class RequestRules:
         return ""
 
 
-def _refused(rules: RuleSet, method: str, path: str, headers: Iterable[str]) -> str:
-    if method in rules.denied_methods:
+def _refused(
+    rules: RuleSet, compiled: _Compiled, method: str, path: str, headers: Iterable[str]
+) -> str:
+    if method in compiled.methods:
         return f"method {method} denied"
-    denied = next((p for p in rules.denied_paths if fnmatch.fnmatchcase(path, p)), None)
-    if denied is not None:
+    if compiled.denied is not None and compiled.denied.match(path):
+        denied = next(p for p in rules.denied_paths if fnmatch.fnmatchcase(path, p))
         return f"path {path} denied ({denied})"
     if rules.required_headers:
         present = {h.lower() for h in headers}
