@@ -118,6 +118,9 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "security.key_age_days": Threshold(warn=75, crit=90, unit="days"),
         # a debug switch's length, start to expiry (opslib security debug on refuses more)
         "security.debug_hours": Threshold(crit=4, unit="hours"),
+        # attacks spread thin (opslib.security check_auth_spread, check_key_spread)
+        "security.auth_failure_sources": Threshold(warn=5, crit=20, unit="sources"),
+        "security.key_sources": Threshold(warn=5, crit=20, unit="addresses"),
     }
 )
 """Every threshold by name, as shipped; ``[thresholds."name"]`` in the config overrides one."""

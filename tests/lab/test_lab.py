@@ -138,7 +138,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "proxy-leaking", "maintenance-stuck", "site-down", "site-slow", "site-blocking", "rate-limited",
         "price-jump", "site-change",
         "slow-query", "disk-filling", "overload", "cpu-hog",
-        "brute-force", "scan", "debug-left-on",
+        "brute-force", "scan", "debug-left-on", "credential-stuffing", "key-leak",
         "table-bloat", "stale-stats", "unused-index",
         "cert-expiring", "image-outdated",
     }  # fmt: skip

@@ -96,3 +96,37 @@ def test_keys_within_max_age(
         ops_verdict(CheckResult.unknown(security.SOP, "age of the live API keys", str(exc)))
         return
     ops_verdict(security.check_key_age(keys, now, policy_settings))
+
+
+def test_auth_failures_not_spread(
+    recent: security.Analysis | str,
+    blocklist: security.Blocklist,
+    policy_settings: Settings,
+    ops_verdict: Verdict,
+) -> None:
+    """Few sources failing authentication: credential stuffing spreads its tries over many
+    addresses, each below security.auth_failures (runbook: check access patterns)."""
+    if isinstance(recent, str):
+        ops_verdict(CheckResult.unknown(security.SOP, "sources failing authentication", recent))
+        return
+    ops_verdict(security.check_auth_spread(recent, blocklist.networks(), policy_settings))
+
+
+def test_keys_used_from_few_addresses(
+    recent: security.Analysis | str,
+    blocklist: security.Blocklist,
+    ops_db: Database,
+    policy_settings: Settings,
+    ops_verdict: Verdict,
+) -> None:
+    """No API key served to more addresses than security.key_sources: a leaked key turns up
+    from many new addresses (runbook: revoke compromised credentials)."""
+    if isinstance(recent, str):
+        ops_verdict(CheckResult.unknown(security.SOP, "addresses per API key", recent))
+        return
+    try:
+        names = security.key_names(security.key_store(ops_db, policy_settings).entries())
+    except OpsError:
+        names = {}  # the check still measures; the advice names the key's fingerprint
+    result = security.check_key_spread(recent, blocklist.networks(), policy_settings, names)
+    ops_verdict(result)

@@ -153,7 +153,11 @@ def _legit(app: AppContext) -> tuple[dict[str, int] | None, str]:
     except OpsError as exc:
         return None, f"the legitimate-traffic check was skipped: {exc}"
     suspects = {s.client for s in analysis.suspects if s.kind == "ip"}
-    return {c.client: c.requests for c in analysis.clients if c.client not in suspects}, ""
+    # nor those whose every request failed authentication (credential stuffing, slow brute force)
+    legit = [
+        c for c in analysis.clients if c.client not in suspects and c.auth_failures < c.requests
+    ]
+    return {c.client: c.requests for c in legit}, ""
 
 
 @security.command("block")

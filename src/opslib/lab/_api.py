@@ -132,12 +132,13 @@ class _Handler(BaseHTTPRequestHandler):
             ok = secrets.compare_digest((form.get("password") or [""])[0], server.admin_password)
             self._send(200 if ok else 401, b"{}\n", user)
         elif path.startswith("/api/v1/"):
-            if not server.key_ok(key):
+            owner = server.key_owner(key)  # logged as the request's user, like %u
+            if owner is None:
                 self._send(401, b'{"error": "invalid API key"}\n', user)
             elif path == "/api/v1/prices":
-                self._prices(query, user)
+                self._prices(query, owner)
             else:
-                self._send(404, b'{"error": "not found"}\n', user)
+                self._send(404, b'{"error": "not found"}\n', owner)
         else:
             self._send(404, b"not found\n", user)
 
@@ -220,6 +221,16 @@ class ApiServer(ThreadingHTTPServer):
                 return self.store.verify(key) is not None
         except OpsError:
             return False
+
+    def key_owner(self, key: str) -> str | None:
+        """The name of the live key ``key`` (the access log's user), or None (refused when the
+        store cannot be read)."""
+        try:
+            with self._store_lock:
+                found = self.store.verify(key)
+        except OpsError:
+            return None
+        return found.name if found is not None else None
 
     def write_log(self, line: str) -> None:
         with self._log_lock:

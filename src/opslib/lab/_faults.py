@@ -12,7 +12,13 @@ from typing import Protocol
 from opslib.adapters import Database
 from opslib.errors import LabError
 from opslib.lab._api import start_attack, stop_attack
-from opslib.lab._attacks import heal_debug_left_on, inject_debug_left_on
+from opslib.lab._attacks import (
+    LAB_ATTACKS,
+    heal_debug_left_on,
+    inject_debug_left_on,
+    start_lab_attack,
+    stop_lab_attack,
+)
 from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import (
     SITE_SLOW_SECONDS,
@@ -74,6 +80,8 @@ FAULTS: tuple[str, ...] = (
     "brute-force",
     "scan",
     "debug-left-on",
+    "credential-stuffing",
+    "key-leak",
     "disk-filling",
     "table-bloat",
     "stale-stats",
@@ -532,6 +540,21 @@ def _attack(name: str) -> _Fault:
 
 _FAULTS.update({"brute-force": _attack("brute-force"), "scan": _attack("scan")})
 _FAULTS["debug-left-on"] = _Fault(lambda _s, _t: None, inject_debug_left_on, heal_debug_left_on)
+
+
+def _lab_attack(name: str) -> _Fault:
+    """Attack traffic of opslib.lab._attacks against the lab's API, running until healed."""
+
+    def inject(host: FaultHost, _target: str | None) -> str:
+        return start_lab_attack(name, host.settings)
+
+    def heal(host: FaultHost, _record: FaultRecord) -> str:
+        return stop_lab_attack(name, host.settings)
+
+    return _Fault(lambda _s, _t: None, inject, heal)
+
+
+_FAULTS.update({name: _lab_attack(name) for name in LAB_ATTACKS})
 
 
 # cert-expiring: the lab's TLS endpoint (opslib.lab._tls) serves a certificate that ends soon;

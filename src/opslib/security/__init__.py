@@ -92,6 +92,12 @@ from opslib.security._rules import (
     parse_rule_set,
     plan_rules,
 )
+from opslib.security._spread import (
+    check_auth_spread,
+    check_key_spread,
+    key_names,
+    stuffing_networks,
+)
 
 __all__ = [
     "SOP",
@@ -131,9 +137,11 @@ __all__ = [
     "blocked_still_served",
     "build_rules",
     "check_access_patterns",
+    "check_auth_spread",
     "check_blockable",
     "check_debug_switches",
     "check_key_age",
+    "check_key_spread",
     "db_auth_failures",
     "debug_state",
     "default_blocklist",
@@ -148,6 +156,7 @@ __all__ = [
     "is_unusual_path",
     "iter_chunks",
     "json_record",
+    "key_names",
     "key_store",
     "max_debug_length",
     "monitor_for_recurrence",
@@ -171,6 +180,7 @@ __all__ = [
     "recent_analysis",
     "render_rules",
     "sensitive_requests",
+    "stuffing_networks",
     "validate_rules",
     "watch_for_recurrence",
     "worst_recurrence",

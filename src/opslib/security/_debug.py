@@ -263,6 +263,8 @@ class DebugSwitch:
         self._clock = clock
         # (read again after, [(services, debug, tracking, ends at on clock, expires_at)])
         self._cache: tuple[float, tuple[_Snap, ...]] = (float("-inf"), ())
+        # per service: (answer valid until, on the clock; the answer)
+        self._answers: dict[str | None, tuple[float, DebugState]] = {}
         self._lock = threading.Lock()
         self._failing: str | None = None
 
@@ -272,23 +274,31 @@ class DebugSwitch:
         """What ``service`` (None: a service that is not named) should do now; from memory for
         ``security.cache_seconds`` after each read, and never past a switch's expiry. When the
         switches cannot be read, the last known switches stay in force until they expire."""
-        read_after, snaps = self._cache
         now = self._clock()
+        hit = self._answers.get(service)
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        read_after, snaps = self._cache
         if now >= read_after:
             snaps = self._refresh()
-            now = self._clock()
+            read_after, now = self._cache[0], self._clock()
         debug = tracking = False
         until: datetime | None = None
+        valid = read_after
         for services, d, t, ends, expires in snaps:
             if ends <= now or (services and service not in services):
                 continue
             debug, tracking = debug or d, tracking or t
             until = expires if until is None else max(until, expires)
-        return DebugState(debug, tracking, until) if until is not None else _OFF
+            valid = min(valid, ends)
+        answer = DebugState(debug, tracking, until) if until is not None else _OFF
+        self._answers[service] = (valid, answer)
+        return answer
 
     def invalidate(self) -> None:
         """Forget the cached switches: the next ``state`` reads the database."""
         self._cache = (float("-inf"), self._cache[1])
+        self._answers = {}
 
     @property
     def unreachable(self) -> str | None:
@@ -320,6 +330,7 @@ class DebugSwitch:
                 )
                 self._failing = None
             self._cache = (self._clock() + self.settings.cache_seconds, snaps)
+            self._answers = {}
             return snaps
 
     # the operators' side
