@@ -1,7 +1,10 @@
-"""``opslib db maintain``: the weekly ANALYZE and VACUUM (ANALYZE) of the platform tables."""
+"""``opslib db maintain``: the weekly ANALYZE and VACUUM (ANALYZE) of the platform tables;
+``opslib db partition``: price_history partitioned by month, online."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import click
@@ -12,9 +15,12 @@ from opslib.dbmaintain import (
     MaintainStep,
     TableStats,
     apply_maintenance,
+    apply_partitioning,
     plan_maintenance,
+    plan_partitioning,
     stats_table,
 )
+from opslib.errors import UnsafeActionError
 
 __all__ = ["COMMANDS"]
 
@@ -27,15 +33,19 @@ def _step_line(step: MaintainStep, dry_run: bool) -> str:
     return f"  {step.statement}: {step.state}: {step.reason}"
 
 
+def _lock_timeout(text: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option(
+        "--lock-timeout",
+        type=click.FloatRange(0.1, 60),
+        default=2.0,
+        show_default=True,
+        help=text,
+    )
+
+
 @click.command("maintain")
 @click.option("--dry-run", is_flag=True, help="Show what would be run, run nothing.")
-@click.option(
-    "--lock-timeout",
-    type=click.FloatRange(0.1, 60),
-    default=2.0,
-    show_default=True,
-    help="Seconds a statement waits for its lock before giving up.",
-)
+@_lock_timeout("Seconds a statement waits for its lock before giving up.")
 @click.option(
     "--attempts",
     type=click.IntRange(1, 20),
@@ -96,4 +106,54 @@ def maintain_cmd(
     click.get_current_context().exit(3 if "failed" in states else 1 if "skipped" in states else 0)
 
 
-COMMANDS = (maintain_cmd,)
+@click.command("partition")
+@click.option(
+    "--dry-run", is_flag=True, help="Show the partitions, indexes and steps; change nothing."
+)
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(100, 10_000_000),
+    default=50_000,
+    show_default=True,
+    help="Ids copied per statement while the scrapers keep writing.",
+)
+@_lock_timeout("Seconds the name swap waits for its lock before trying again.")
+@pass_app
+def partition_cmd(app: AppContext, dry_run: bool, batch_rows: int, lock_timeout: float) -> None:
+    """Partition price_history by month of checked_at, online: a partitioned copy filled in
+    batches while writes go on, then the names swapped in one short transaction; the old table
+    is kept as <name>_unpartitioned. Refused when it is already partitioned."""
+    args = {"batch_rows": batch_rows, "lock_timeout": lock_timeout}
+    with app.audit.action("db.partition", args, dry_run=dry_run) as outcome:
+        plan = replace(
+            plan_partitioning(app.database, app.settings.tables),
+            batch_rows=batch_rows,
+            lock_timeout=lock_timeout,
+        )
+        if plan.refused:
+            raise UnsafeActionError(f"db partition refused: {plan.refused}")
+        if dry_run:
+            outcome.detail = f"would partition {plan.table} into {len(plan.partitions)} partitions"
+            app.output.data({"dry_run": True, **plan.as_dict()}, "\n".join(plan.lines()))
+            return
+        with app.database.open(application_name="opslib-partition") as worker:
+            done = apply_partitioning(worker, plan)
+        outcome.detail = (
+            f"partitioned {plan.table}: {done.copied} rows copied, {done.caught_up} in the swap"
+            f" ({done.swap_seconds:.2f} s under the lock), old table {plan.old_name}"
+        )
+    app.output.data(
+        {
+            "dry_run": False,
+            **plan.as_dict(),
+            "copied": done.copied,
+            "caught_up": done.caught_up,
+            "swap_attempts": done.attempts,
+            "seconds": round(done.seconds, 3),
+            "swap_seconds": round(done.swap_seconds, 3),
+        },
+        outcome.detail + f"; drop it when satisfied: DROP TABLE {plan.old_name}",
+    )
+
+
+COMMANDS = (maintain_cmd, partition_cmd)

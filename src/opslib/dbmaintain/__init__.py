@@ -1,6 +1,7 @@
 """Weekly database maintenance (runbook Weekly 1): ``ANALYZE`` of the platform tables and
 ``VACUUM (ANALYZE)`` of ``price_history`` under a lock timeout, their figures before and after,
-and the checks of weekly.db_maintenance (ages, bloat, transaction ID age, indexes, size)."""
+and the checks of weekly.db_maintenance (ages, bloat, transaction ID age, indexes, size);
+``price_history`` partitioned by month of ``checked_at``, online."""
 
 from opslib.dbmaintain._checks import (
     SOP,
@@ -18,6 +19,12 @@ from opslib.dbmaintain._maintain import (
     apply_maintenance,
     plan_maintenance,
 )
+from opslib.dbmaintain._partition import (
+    PartitionPlan,
+    PartitionResult,
+    apply_partitioning,
+    plan_partitioning,
+)
 from opslib.dbmaintain._stats import TABLE_KEYS, TableStats, read_stats, stats_table
 
 __all__ = [
@@ -27,12 +34,16 @@ __all__ = [
     "MaintainPolicy",
     "MaintainResult",
     "MaintainStep",
+    "PartitionPlan",
+    "PartitionResult",
     "TableStats",
     "apply_maintenance",
+    "apply_partitioning",
     "index_health",
     "maintenance_age",
     "partition_advice",
     "plan_maintenance",
+    "plan_partitioning",
     "read_stats",
     "stats_table",
     "table_bloat",

@@ -213,8 +213,8 @@ def partition_advice(db: Database, settings: Settings) -> CheckResult:
         title,
         (measurement,),
         remediation=(
-            f"plan partitioning {s.name} by RANGE ({column}) in a maintenance window (a"
-            " partitioned copy, rows moved in batches, names swapped in one short transaction);"
-            " opslib has no command for it yet"
+            f"opslib db partition --dry-run, then opslib db partition: {s.name} by RANGE"
+            f" ({column}) online (a partitioned copy filled in batches while writes go on, names"
+            " swapped in one short transaction)"
         ),
     )
