@@ -5,11 +5,15 @@ Run with ``nox -s bench`` (or ``python bench/bench_scale.py [--runs N]``). Each 
 side on the same engine, with the lab's locally imported image (nothing pulled) and replicas
 that idle (a shell that exits at SIGTERM at once):
 
-1. Compose: a fresh project of 2 replicas of ``worker`` with the compose labels; wall time of
-   ``ComposeScaling.scale`` 2 -> 6 and 6 -> 2, and of ``docker compose up --scale`` on the same
-   project when the compose plugin or binary is installed; without it, of the Docker SDK calls
-   an operator's script makes (``containers.run`` of each new replica, then ``stop`` and
-   ``remove`` of each extra one, one after the other). Target: opslib <= 1.0x.
+1. Compose: a fresh project of 2 replicas of ``worker``; wall time of ``ComposeScaling.scale``
+   2 -> 6 and 6 -> 2, side by side with ``docker compose up -d --no-recreate --scale`` (the
+   plugin, else the ``docker-compose`` binary, v1 as Debian packages it) on the same project:
+   each side's project is made by that compose CLI from the same compose file (written here:
+   the image, the idle command, host network, the interpreter's mounts). Without any compose
+   CLI (said so), the project is made with the compose labels by hand and the other side is
+   the Docker SDK calls an operator's script makes (``containers.run`` of each new replica,
+   then ``stop`` and ``remove`` of each extra one, one after the other). Target: opslib <=
+   1.0x.
 2. Swarm: a one-node swarm (initialised here when none is active, left at the end only then),
    a service of 2 replicas on the host network; ``SwarmScaling.scale`` 2 -> 6 and 6 -> 2 (each
    until the tasks run or are gone) against ``docker service scale`` (which waits for the same).
@@ -21,13 +25,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import shutil
 import statistics
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -78,11 +85,38 @@ def _run_replica(client: docker.DockerClient, image: str, project: str, number: 
     )
 
 
-def _project(client: docker.DockerClient, image: str) -> str:
+def _project(client: docker.DockerClient, image: str, compose: list[str] | None) -> str:
+    """A fresh project of LOW replicas: made by ``compose`` (a CLI with ``-f FILE``) when
+    given, else by hand with the compose labels."""
     project = f"opslibbench{uuid.uuid4().hex[:8]}"
+    if compose is not None:
+        _compose_scale(compose, project, LOW)
+        return project
     for number in range(1, LOW + 1):
         _run_replica(client, image, project, number)
     return project
+
+
+def _compose_file(directory: Path, image: str) -> Path:
+    """The compose file of the project: JSON, which every YAML reader takes."""
+    service = {
+        "image": image,
+        "command": _IDLE,
+        "network_mode": "host",
+        "environment": {"SCRAPER_ROLE": "worker"},
+        "volumes": [f"{src}:{m['bind']}:ro" for src, m in python_mounts().items()],
+        "stop_grace_period": "10s",
+    }
+    path = directory / "docker-compose.yml"
+    path.write_text(json.dumps({"version": "2.4", "services": {SERVICE: service}}, indent=2))
+    return path
+
+
+def _compose_scale(compose: list[str], project: str, replicas: int) -> None:
+    subprocess.run(
+        [*compose, "-p", project, "up", "-d", "--no-recreate", "--scale", f"{SERVICE}={replicas}"],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
 
 
 def _remove(client: docker.DockerClient, project: str) -> None:
@@ -109,20 +143,39 @@ def _script_down(client: docker.DockerClient, project: str) -> None:
 
 
 def bench_compose(client: docker.DockerClient, image: str, runs: int) -> None:
-    compose = _compose_binary()
-    other = "docker compose up --scale" if compose else "SDK script"
+    binary = _compose_binary()
+    with tempfile.TemporaryDirectory(prefix="opslib-bench-scale-") as directory:
+        compose = (
+            None if binary is None else [*binary, "-f", str(_compose_file(Path(directory), image))]
+        )
+        _bench_compose(client, image, runs, binary, compose)
+
+
+def _bench_compose(
+    client: docker.DockerClient,
+    image: str,
+    runs: int,
+    binary: list[str] | None,
+    compose: list[str] | None,
+) -> None:
+    other = f"{' '.join(binary)} up --scale" if binary else "SDK script"
     print(f"1. compose: {SERVICE} {LOW} -> {HIGH} -> {LOW} replicas, {runs} runs")
     if compose is None:
         print(
             "   docker compose (plugin) and docker-compose are not installed here: compared with"
             " the Docker SDK calls an operator's script makes (run each, stop + remove each)"
         )
+    else:
+        version = subprocess.run([*compose, "version", "--short"], capture_output=True,
+                                 text=True, timeout=20, check=False).stdout.strip()  # fmt: skip
+        print(f"   {' '.join(binary or [])} {version}: each side on a project it made from the"
+              " same compose file")  # fmt: skip
     figures: dict[str, list[float]] = {"opslib up": [], "opslib down": [],
                                        f"{other} up": [], f"{other} down": []}  # fmt: skip
     for run in range(runs):
         order = ("opslib", "other") if run % 2 == 0 else ("other", "opslib")
         for who in order:
-            project = _project(client, image)
+            project = _project(client, image, compose)
             try:
                 if who == "opslib":
                     with Platform(project, timeout=30) as platform:
@@ -131,10 +184,9 @@ def bench_compose(client: docker.DockerClient, image: str, runs: int) -> None:
                         assert _running(client, project) == HIGH
                         down = _timed(partial(scaling.scale, SERVICE, LOW))
                 elif compose is not None:
-                    scale = [*compose, "-p", project, "up", "-d", "--no-recreate", "--scale"]
-                    up = _timed(partial(subprocess.run, [*scale, f"{SERVICE}={HIGH}"], check=True))
+                    up = _timed(partial(_compose_scale, compose, project, HIGH))
                     assert _running(client, project) == HIGH
-                    down = _timed(partial(subprocess.run, [*scale, f"{SERVICE}={LOW}"], check=True))
+                    down = _timed(partial(_compose_scale, compose, project, LOW))
                 else:
                     up = _timed(partial(_script_up, client, image, project))
                     assert _running(client, project) == HIGH

@@ -52,12 +52,14 @@ class ComposeProject:
         return [str(c.name) for c in self.containers() if c.status == "running"]
 
 
-def _run_replica(client: docker.DockerClient, project: str, number: int, hold_mb: int) -> None:
+def _run_replica(
+    client: docker.DockerClient, project: str, number: int, hold_mb: int, separator: str = "-"
+) -> None:
     image = ensure_image(client)
     client.containers.run(
         image,
         [*IDLE[:-1], str(hold_mb)],
-        name=f"{project}-{SERVICE}-{number}",
+        name=separator.join((project, SERVICE, str(number))),
         labels={
             PROJECT_LABEL: project,
             SERVICE_LABEL: SERVICE,
@@ -72,12 +74,14 @@ def _run_replica(client: docker.DockerClient, project: str, number: int, hold_mb
 
 
 def make_project(
-    client: docker.DockerClient, replicas: int = 2, hold_mb: int = 0
+    client: docker.DockerClient, replicas: int = 2, hold_mb: int = 0, separator: str = "-"
 ) -> ComposeProject:
+    """``replicas`` containers named ``project-worker-N`` (compose v2; ``separator="_"``:
+    ``project_worker_N``, as docker-compose v1 names them)."""
     made = ComposeProject(f"opslibscale{uuid.uuid4().hex[:8]}", client)
     try:
         for number in range(1, replicas + 1):
-            _run_replica(client, made.project, number, hold_mb)
+            _run_replica(client, made.project, number, hold_mb, separator)
     except BaseException:
         remove_project(made)
         raise

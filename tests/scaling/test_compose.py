@@ -39,6 +39,22 @@ def test_scale_up_and_down(compose: ComposeProject) -> None:
         assert compose.running_names() == names[:2]
 
 
+def test_a_docker_compose_v1_project_keeps_its_names(docker_client: docker.DockerClient) -> None:
+    made = make_project(docker_client, separator="_")
+    try:
+        with made.platform() as platform:
+            scaling = ComposeScaling(platform, stop_timeout=5)
+            up = apply_scale(scaling, plan_scale(scaling, SERVICE, 4, max_replicas=6))
+            names = [f"{made.project}_{SERVICE}_{n}" for n in (1, 2, 3, 4)]
+            assert up.started == tuple(names[2:])
+            assert made.running_names() == names
+            down = apply_scale(scaling, plan_scale(scaling, SERVICE, 1, max_replicas=6))
+            assert set(down.stopped) == set(names[1:])
+            assert made.running_names() == names[:1]
+    finally:
+        remove_project(made)
+
+
 def test_refused_out_of_range(compose: ComposeProject) -> None:
     with compose.platform() as platform:
         scaling = ComposeScaling(platform)

@@ -214,6 +214,10 @@ class ComposeScaling:
             )
         template = self._template(containers)
         api = self._api()
+        # Named as the project's compose names them: project-service-N (v2), project_service_N
+        # (docker-compose v1).
+        copied = str(template.get("Name", "")).lstrip("/")
+        separator = "_" if copied.startswith(f"{self.platform.project}_{service}_") else "-"
         # Stopped replicas are started again (lowest numbers), the rest are created; all at
         # once, as compose does. Any failure rolls back what this run started and created.
         stopped = [c for c in containers if not c.running][:count]
@@ -230,7 +234,7 @@ class ComposeScaling:
                 started.append(container.name)
 
         def create(number: int) -> None:
-            name = f"{self.platform.project}-{service}-{number}"
+            name = separator.join((self.platform.project, service, str(number)))
             config = _replica_config(template, number)
             made = _call(self.platform, api.create_container_from_config, config, name=name)
             with lock:
@@ -530,7 +534,7 @@ def _replica_config(template: Mapping[str, Any], number: int) -> dict[str, Any]:
 
 
 def _number_key(name: str) -> tuple[int, str]:
-    tail = name.rpartition("-")[2]
+    tail = name.replace("_", "-").rpartition("-")[2]
     return (int(tail) if tail.isdigit() else 0, name)
 
 
