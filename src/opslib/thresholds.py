@@ -116,6 +116,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "security.sensitive_successes": Threshold(crit=0, unit="requests"),
         "security.blocked_served": Threshold(crit=0, unit="sources"),
         "security.key_age_days": Threshold(warn=75, crit=90, unit="days"),
+        # a service whose containers run more than one image: a patch stopped half-way
+        "security.mixed_images": Threshold(crit=0, unit="extra images"),
         # a debug switch's length, start to expiry (opslib security debug on refuses more)
         "security.debug_hours": Threshold(crit=4, unit="hours"),
         # attacks spread thin (opslib.security check_auth_spread, check_key_spread)

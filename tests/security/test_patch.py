@@ -25,7 +25,8 @@ from opslib.cli import main
 from opslib.config import Settings, UpdateSettings
 from opslib.errors import InputError
 from opslib.lab._image import ensure_image, python_mounts
-from opslib.security import apply_patch, open_incident, plan_patch
+from opslib.results import Severity
+from opslib.security import apply_patch, check_replica_images, open_incident, plan_patch
 from tests.dbkit import TestDatabase
 
 _NS = 1_000_000_000
@@ -45,6 +46,7 @@ class Service:
         if healthy:
             (self.context / "ok").write_text("ok\n")
             lines.append("COPY ok /srv/ok")
+        lines.append(f"LABEL org.opslib.test.revision={tag}")  # a new image, built now
         (self.context / "Dockerfile").write_text("\n".join(lines) + "\n")
         image, _ = self.client.images.build(
             path=str(self.context), tag=f"{self.project}:{tag}", pull=False, rm=True
@@ -115,7 +117,9 @@ def test_a_good_rollout_moves_every_replica_in_order(service: Service) -> None:
         assert {c.image_id for c in after} == {new_id}
         assert all(c.running and c.health == "healthy" for c in after)
         again = plan_patch(platform, "api", f"{service.project}:2")
+        judged = check_replica_images(platform, service.settings())
     assert again.replicas == ()
+    assert judged.severity is Severity.OK
     assert set(service.images().values()) == {f"{service.project}:2"}
     assert "(healthy)" in report.describe()
 
@@ -125,7 +129,10 @@ def test_an_unhealthy_image_stops_after_the_first_replica(service: Service) -> N
     with Platform(service.project) as platform:
         plan = plan_patch(platform, "api", f"{service.project}:bad")
         report = apply_patch(platform, service.settings(), plan)
+        judged = check_replica_images(platform, service.settings())
     first, second, third = (f"{service.project}-api-{n}" for n in (1, 2, 3))
+    assert judged.severity is Severity.CRITICAL  # half-patched: two images
+    assert f"opslib security patch api --image {service.project}:bad" in judged.remediation
     assert not report.ok
     assert report.failed.startswith(f"{first}: container {first} is unhealthy")
     assert report.patched == []

@@ -130,3 +130,16 @@ def test_keys_used_from_few_addresses(
         names = {}  # the check still measures; the advice names the key's fingerprint
     result = security.check_key_spread(recent, blocklist.networks(), policy_settings, names)
     ops_verdict(result)
+
+
+def test_services_run_one_image(
+    request: pytest.FixtureRequest, policy_settings: Settings, ops_verdict: Verdict
+) -> None:
+    """Every service's containers run one image: none left half-way through a patch (runbook:
+    update security measures, deploy patches)."""
+    try:
+        platform = request.getfixturevalue("ops_platform")
+        result = security.check_replica_images(platform, policy_settings)
+    except OpsError as exc:
+        result = CheckResult.unknown(security.SOP, "each service runs one image", str(exc))
+    ops_verdict(result)

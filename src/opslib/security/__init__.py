@@ -63,6 +63,7 @@ from opslib.security._patch import (
     PatchPlan,
     PatchReport,
     apply_patch,
+    check_replica_images,
     note_in_incident,
     plan_patch,
 )
@@ -142,6 +143,7 @@ __all__ = [
     "check_debug_switches",
     "check_key_age",
     "check_key_spread",
+    "check_replica_images",
     "db_auth_failures",
     "debug_state",
     "default_blocklist",

@@ -23,11 +23,21 @@ from opslib.adapters._http import fetch
 from opslib.adapters._platform import ContainerInfo
 from opslib.config import Settings
 from opslib.errors import InputError, OpsError
+from opslib.results import CheckResult, Measurement, Table
 
 if TYPE_CHECKING:  # opslib.updates (and the health checks) only when a patch runs
     from opslib.updates._apply import UpdateTarget
 
-__all__ = ["PatchPlan", "PatchReport", "apply_patch", "note_in_incident", "plan_patch"]
+__all__ = [
+    "PatchPlan",
+    "PatchReport",
+    "apply_patch",
+    "check_replica_images",
+    "note_in_incident",
+    "plan_patch",
+]
+
+_SOP = "emergency.security"
 
 Probe = Callable[[str, float], str]
 """Asks a health endpoint: ``""`` when it answers 2xx, else why not."""
@@ -204,3 +214,44 @@ def note_in_incident(db: Database, text: str) -> int | None:
         (text[:500],),
     )
     return int(row["id"]) if row else None
+
+
+def check_replica_images(platform: UpdateTarget, settings: Settings) -> CheckResult:
+    """Every service's containers run one image (``security.mixed_images``): more than one is
+    a rollout stopped half-way; the remediation names the patch to the newest image."""
+    limit = settings.threshold("security.mixed_images")
+    title = "each service runs one image"
+    by_service: dict[str, list[ContainerInfo]] = {}
+    for container in platform.containers():
+        by_service.setdefault(container.service, []).append(container)
+    measurements: list[Measurement] = []
+    rows: list[tuple[str, ...]] = []
+    commands: list[str] = []
+    for service, containers in sorted(by_service.items()):
+        images: dict[str, list[ContainerInfo]] = {}
+        for c in sorted(containers, key=_order):
+            images.setdefault(c.image_id, []).append(c)
+        m = Measurement("mixed_images", len(images) - 1, limit, service)
+        if m.severity.rank:
+            ranked = sorted(images, key=lambda i: (_created(platform, i), -len(images[i])))
+            newest, older = images[ranked[-1]][0].image, images[ranked[0]][0].image
+            m = Measurement("mixed_images", m.value, limit, service,
+                            f"{len(images)} images: a rollout stopped half-way")  # fmt: skip
+            commands.append(
+                f"opslib security patch {service} --image {newest} to finish it"
+                f" (or --image {older} to roll it back)"
+            )
+        measurements.append(m)
+        for image_id, on in images.items():
+            names = ", ".join(c.name for c in on)
+            rows.append((service, image_id.removeprefix("sha256:")[:12], on[0].image, names))
+    if not measurements:
+        measurements.append(Measurement("mixed_images", 0, limit, note="no container"))
+    remediation = "; ".join(commands)
+    table = Table(("service", "image", "reference", "containers"), tuple(rows), "images")
+    return CheckResult(_SOP, title, tuple(measurements), remediation, tables=(table,))
+
+
+def _created(platform: UpdateTarget, image_id: str) -> str:
+    found = platform.image(image_id) if image_id else None
+    return found.created.isoformat() if found is not None and found.created else ""
