@@ -1,10 +1,11 @@
 """The extraction-quality loop of issue 12 against the live lab, from the command line: a shop
-relaunches its template (site-change); the scrapers' confidence for it drops and the
-emergency.data_quality confidence check names it; `opslib sites changes` names it; a pattern
-is generated from its recent high-confidence history (the pages fetched now), tested and
-deployed; the lab's workers read it (PatternStore) and the confidence recovers, the check
-passes; the new template becomes the baseline. Healed (the old template back), the pattern is
-rolled back and the engine alone reads the shop again."""
+whose scrapers send conditional requests (caching) relaunches its template (site-change); the
+scrapers' confidence for it drops and the emergency.data_quality confidence check names it;
+`opslib sites changes` names it; a pattern is generated from its recent high-confidence history
+(the pages fetched now), tested and deployed; the lab's workers read it (PatternStore) on pages
+that did not change since (no 304 then) and the confidence recovers, the check passes; the new
+template becomes the baseline. Healed (the old template back), the pattern is rolled back and
+the engine alone reads the shop again."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def stack(
             yield db, settings, target
         finally:
             healthy_lab.heal()
-            for table in ("extraction_patterns", "reference_pages", "site_baselines"):
+            for table in ("extraction_patterns", "reference_pages", "site_baselines", "strategies"):
                 query = sql.SQL("DELETE FROM {} WHERE domain = %s")
                 db.execute(query.format(sql.Identifier("opslib", table)), (target,))
 
@@ -65,6 +66,9 @@ def test_site_change_to_recovered_confidence(
     db, settings, target = stack
     calm = poll_until(lambda: _low(db, settings), lambda r: target not in _red(r), 150)
     assert target not in _red(calm), calm.message()
+    # conditional requests on (the runbook's caching): a page that did not change since is a
+    # 304 and not extracted again, yet a pattern deployed meanwhile must read it
+    assert main(["domains", "caching", target, "on"]) == 0
     first = site_changes(db, settings)  # the first look records the baselines
     assert target not in {m.subject for m in first.problems}, first.message()
 

@@ -162,15 +162,21 @@ class _Pacer:
 
 @dataclass(frozen=True)
 class HeldPage:
-    """A page the worker keeps for caching: its validators and the extraction made of it."""
+    """A page the worker keeps for caching: its validators, the extraction made of it and the
+    domain's pattern it was read with (None: the engine alone)."""
 
     etag: str
     last_modified: str
     extraction: Any
+    pattern: Any = None
 
-    def conditions(self) -> dict[str, str]:
+    def conditions(self, pattern: Any = None) -> dict[str, str]:
         """The conditional request's headers: both validators the shop gave (a shop honours
-        If-None-Match first, RFC 9110; one that sent only Last-Modified gets the date)."""
+        If-None-Match first, RFC 9110; one that sent only Last-Modified gets the date). None at
+        all when the domain's active ``pattern`` is not the one the page was read with: a
+        pattern deployed or rolled back since must read the page, a 304 keeps the old answer."""
+        if pattern != self.pattern:
+            return {}
         found = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
         return {name: value for name, value in found.items() if value}
 
@@ -407,7 +413,9 @@ class Worker:
         patterns = {domain: pattern} if pattern is not None else None
         extraction = extract_price(result.body, url["currency"], domain, patterns)
         if (result.etag or result.last_modified) and extraction is not None:
-            self._pages[url["id"]] = HeldPage(result.etag, result.last_modified, extraction)
+            self._pages[url["id"]] = HeldPage(
+                result.etag, result.last_modified, extraction, pattern
+            )
         return extraction
 
     def _attempt(self, pool: ProxyPool, url: dict[str, Any], strategy: Strategy) -> _Attempt | None:
@@ -438,8 +446,9 @@ class Worker:
                 self.metrics.errors.labels(domain, "banned" if exc.banned else "proxy_error").inc()
                 return None
             headers = strategy.request_headers(next(self._requests))
-            if strategy.conditional_requests and url["id"] in self._pages:
-                headers.update(self._pages[url["id"]].conditions())
+            held = self._pages.get(url["id"])
+            if strategy.conditional_requests and held is not None:
+                headers.update(held.conditions(self._patterns.active(domain)))
             result = self._fetch(lease, url["url"], headers)
             pool.report(lease, result.report)
         self.metrics.requests.labels(domain).inc()
