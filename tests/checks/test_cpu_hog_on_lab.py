@@ -61,7 +61,7 @@ def test_cpu_hog_named_then_the_advised_cpu_cap_brings_the_container_back(
         def apart(result: CheckResult) -> bool:
             used = _cpu(result)
             others = max((v for k, v in used.items() if k != hog), default=0.0)
-            return used.get(hog, 0.0) > max(2 * others + 4, 10)
+            return used.get(hog, 0.0) > max(1.5 * others + 4, 10)
 
         seen = poll_until(lambda: _load(lab_settings), apart, 60)
         used = _cpu(seen)
