@@ -137,6 +137,10 @@ def test_credential_stuffing_and_key_leak_found_contained_reported(healthy_lab: 
         assert stuffing in text
         assert f"| {LEAKED_KEY} |" in text
         assert _opslib(lab, "security", "monitor", "--once") == 0  # contained: nothing recurs
+        # a new source failing authentication as the blocked leakers still do: the pattern
+        lab.inject("brute-force")
+        again = poll_until(lambda: _opslib(lab, "security", "monitor", "--once"), bool, 60)
+        assert again == 1
     finally:
         lab.heal()
         for net in (stuffing, leak):
