@@ -14,7 +14,8 @@ def test_180_days_forecast_backtested_and_volume_crossing(seeded: Seeder, tmp_pa
     size = 2 * db.fetch_one("SELECT pg_database_size(current_database()) AS b")["b"]  # type: ignore[index]
     settings = settings_for(db, tmp_path, database_volume_bytes=size, requests_per_replica=800)
     report = capacity_report(db, settings, replicas=1)
-    storage, replicas, backtested = report.results
+    storage, replicas, backtested, policy = report.results
+    assert policy.severity is Severity.UNKNOWN  # no backup catalogued: no size to project
     assert backtested.severity is Severity.OK
     assert {name for name, _ in report.backtests} == {
         "price_history rows/day",
@@ -40,7 +41,8 @@ def test_180_days_forecast_backtested_and_volume_crossing(seeded: Seeder, tmp_pa
 def test_too_few_days_is_unknown_with_a_reason(seeded: Seeder, tmp_path: Path) -> None:
     db = seeded(7)
     report = capacity_report(db, settings_for(db, tmp_path))
-    storage, replicas, backtested = report.results
+    storage, replicas, backtested, policy = report.results
+    assert policy.severity is Severity.UNKNOWN  # no backup catalogued: no size to project
     assert backtested.severity is Severity.UNKNOWN
     assert "too few points to backtest" in backtested.error
     assert storage.severity is Severity.UNKNOWN
