@@ -122,3 +122,19 @@ def test_set_show_history_rollback_audited(
     sets = [e for e in entries if e.action == "security.policy.set"]
     assert {(e.outcome, e.dry_run) for e in sets} >= {("ok", True), ("ok", False)}
     assert any(e.action == "security.policy.rollback" and e.outcome == "ok" for e in entries)
+
+
+def test_keys_rotate_takes_the_policy_overlap(
+    env: TestDatabase, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["security", "policy", "set", "key_overlap=1h"]) == 0
+    assert main(["keys", "create", "acme"]) == 0
+    capsys.readouterr()
+    assert main(["--json", "keys", "rotate", "acme"]) == 0
+    rotated = json.loads(capsys.readouterr().out)
+    row = env.fetch_one(
+        "SELECT expires_at - now() AS left FROM opslib.api_keys WHERE prefix = %s",
+        (rotated["old"]["prefix"],),
+    )
+    assert row is not None
+    assert timedelta(minutes=55) < row["left"] <= timedelta(hours=1)  # not the config's 24 h

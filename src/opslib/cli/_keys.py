@@ -81,7 +81,11 @@ def create_cmd(app: AppContext, name: str, dry_run: bool) -> None:
 def rotate_cmd(app: AppContext, ident: str, overlap: str | None, dry_run: bool) -> None:
     """Replace the key IDENT (id, prefix or client name) with a new one, printed once; the old
     one keeps working for --overlap so the client can switch, then is dead."""
-    length = app.settings.security.key_overlap if overlap is None else overlap
+    if overlap is None:  # the security policy's overlap, else the config's
+        from opslib.security import effective_settings
+
+        overlap = effective_settings(app.settings, app.database).security.key_overlap
+    length = overlap
     span = parse_duration(length) if length not in ("0", "0s") else parse_duration("1s")
     store = _store(app)
     args = {"key": ident, "overlap": length}

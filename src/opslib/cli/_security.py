@@ -78,8 +78,12 @@ def _analyse(
 def _severity(analysis: Analysis, app: AppContext) -> Severity:
     if not analysis.suspects:
         return Severity.OK
-    rate = app.settings.threshold("security.request_rate")
-    auth = app.settings.threshold("security.auth_failures")
+    try:  # the security policy's limits when one is set and the database answers
+        settings = effective_settings(app.settings, app.database)
+    except OpsError:
+        settings = app.settings
+    rate = settings.threshold("security.request_rate")
+    auth = settings.threshold("security.auth_failures")
     for suspect in analysis.suspects:
         if (
             suspect.sensitive_successes
