@@ -26,7 +26,13 @@ from opslib.config import Settings, UpdateSettings
 from opslib.errors import InputError
 from opslib.lab._image import ensure_image, python_mounts
 from opslib.results import Severity
-from opslib.security import apply_patch, check_replica_images, open_incident, plan_patch
+from opslib.security import (
+    apply_patch,
+    check_replica_images,
+    generate_incident_report,
+    open_incident,
+    plan_patch,
+)
 from tests.dbkit import TestDatabase
 
 _NS = 1_000_000_000
@@ -205,3 +211,6 @@ def test_the_command_stops_on_a_failing_endpoint_audited_and_noted(
     assert any("patch of api" in f and "HTTP 503" in f for f in row["followups"])
     entries = [e for e in AuditLog(env).recent(10) if e.action == "security.patch"]
     assert [(e.outcome, e.dry_run) for e in entries] == [("failed", False), ("ok", True)]
+    report_text = generate_incident_report(env, incident).markdown()
+    assert "security.patch" in report_text  # in the incident's timeline
+    assert "patch of api" in report_text  # and its follow-ups

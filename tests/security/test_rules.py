@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,34 @@ def test_the_store_caches_with_a_ttl_and_fails_open(platform_db: TestDatabase) -
         assert not rules.check_request("DELETE", "/x", "10.0.0.1").allowed
     finally:
         db.close()
+
+
+def test_concurrent_sets_lose_no_version(platform_db: TestDatabase) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        db = platform_db.open()
+        try:
+            store = VersionStore(db, "rules")
+            for i in range(10):
+                store.add({"rate_per_source": 100 * n + i + 1}, actor=f"w{n}")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            db.close()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    versions = VersionStore(platform_db, "rules").history()
+    assert [v.version for v in versions] == list(range(30, 0, -1))
+    assert sorted(v.body["rate_per_source"] for v in versions) == sorted(
+        100 * n + i + 1 for n in (1, 2, 3) for i in range(10)
+    )
+    assert [v.version for v in versions if v.active] == [30]
 
 
 def test_bad_rules_are_one_line() -> None:
