@@ -135,8 +135,8 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
     assert set(FAULTS) == {
         "scraper-stopped", "error-burst", "low-confidence", "missing-prices", "queue-backlog",
         "stale-data", "proxy-dead", "proxy-blackhole", "proxy-slow", "proxy-banned",
-        "proxy-leaking", "maintenance-stuck", "site-down", "site-slow", "site-blocking", "rate-limited",
-        "price-jump", "site-change",
+        "proxy-leaking", "maintenance-stuck", "site-down", "site-slow", "site-blocking",
+        "rate-limited", "price-jump", "site-change",
         "slow-query", "disk-filling", "overload", "cpu-hog",
         "brute-force", "scan", "debug-left-on", "credential-stuffing", "key-leak",
         "table-bloat", "stale-stats", "unused-index",
