@@ -118,6 +118,8 @@ DEFAULT_THRESHOLDS: MappingProxyType[str, Threshold] = MappingProxyType(
         "security.key_age_days": Threshold(warn=75, crit=90, unit="days"),
         # a service whose containers run more than one image: a patch stopped half-way
         "security.mixed_images": Threshold(crit=0, unit="extra images"),
+        # requests the active request rules deny, answered other than 403
+        "security.rules_bypassed": Threshold(crit=0, unit="requests"),
         # a debug switch's length, start to expiry (opslib security debug on refuses more)
         "security.debug_hours": Threshold(crit=4, unit="hours"),
         # attacks spread thin (opslib.security check_auth_spread, check_key_spread)

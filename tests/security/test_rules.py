@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,20 @@ import pytest
 
 from opslib.audit import AuditLog
 from opslib.cli import main
+from opslib.config import Settings
 from opslib.errors import InputError
 from opslib.lab._api import ApiServer
-from opslib.security import RequestRules, RuleSet, VersionStore, parse_rule_set
+from opslib.results import Severity
+from opslib.security import (
+    RequestRules,
+    RuleSet,
+    VersionStore,
+    check_rules_enforced,
+    parse_rule_set,
+)
 from tests.dbkit import TestDatabase
 from tests.security import test_keys
+from tests.security._logs import clf
 
 api = test_keys.api  # the lab API in-process, two clients' keys (fixture)
 
@@ -127,6 +137,41 @@ def test_concurrent_sets_lose_no_version(platform_db: TestDatabase) -> None:
         100 * n + i + 1 for n in (1, 2, 3) for i in range(10)
     )
     assert [v.version for v in versions if v.active] == [30]
+
+
+def test_the_rules_check_finds_denied_requests_served(
+    platform_db: TestDatabase, tmp_path: Path
+) -> None:
+    log = tmp_path / "access.log"
+    settings = Settings(security={"access_logs": [str(log)], "window": "1h"})
+    log.write_bytes(clf("10.0.0.1", "/admin", 200, at=datetime.now(UTC)))
+    judged = check_rules_enforced(platform_db, settings)
+    assert (judged.severity, judged.measurements[0].note) == (Severity.OK, "no request rules set")
+    store = VersionStore(platform_db, "rules")
+    activated = store.add({"denied_paths": ["/admin*"], "denied_methods": ["TRACE"]}, actor="c")
+    assert activated.activated_at is not None
+    after = activated.activated_at + timedelta(seconds=10)
+    before = activated.activated_at - timedelta(seconds=30)
+    log.write_bytes(
+        clf("10.0.0.1", "/admin", 200, at=before)  # before the rules: not judged
+        + clf("10.0.0.2", "/admin/login?x=1", 403, at=after)  # refused: fine
+        + clf("10.0.0.3", "/api/v1/prices", 200, at=after)  # allowed
+        + clf("10.0.0.4", "/health", 200, at=after, method="TRACE")  # exempt
+    )
+    now = after + timedelta(seconds=5)
+    assert check_rules_enforced(platform_db, settings, now=now).severity is Severity.OK
+    with log.open("ab") as out:
+        out.write(clf("10.6.6.6", "/admin/login", 200, at=after) * 3)
+        out.write(clf("10.6.6.7", "/x", 404, at=after, method="TRACE"))
+    red = check_rules_enforced(platform_db, settings, now=now)
+    assert red.severity is Severity.CRITICAL
+    assert red.measurements[0].value == 4
+    assert "opslib security block 10.6.6.6" in red.remediation
+    assert "opslib security patch api --image" in red.remediation
+    assert check_rules_enforced(
+        platform_db, settings.model_copy(update={"security": settings.security.model_copy(
+            update={"access_logs": [tmp_path / "gone.log"]})}), now=now
+    ).severity is Severity.UNKNOWN  # fmt: skip
 
 
 def test_bad_rules_are_one_line() -> None:

@@ -132,6 +132,18 @@ def test_keys_used_from_few_addresses(
     ops_verdict(result)
 
 
+def test_request_rules_enforced(
+    ops_db: Database, policy_settings: Settings, ops_verdict: Verdict
+) -> None:
+    """No request the active request rules deny (by method or path) was answered other than
+    403 since they took effect (runbook: update security measures)."""
+    try:
+        result = security.check_rules_enforced(ops_db, policy_settings)
+    except OpsError as exc:
+        result = CheckResult.unknown(security.SOP, "the API enforces the request rules", str(exc))
+    ops_verdict(result)
+
+
 def test_services_run_one_image(
     request: pytest.FixtureRequest, policy_settings: Settings, ops_verdict: Verdict
 ) -> None:

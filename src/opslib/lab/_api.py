@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,12 +30,20 @@ from urllib.parse import parse_qs, urlsplit
 
 from opslib.config import load_settings
 from opslib.connect import open_database
-from opslib.errors import OpsError
+from opslib.errors import LabError, OpsError
 from opslib.lab._catalog import Product, catalog
+from opslib.lab._control import ControlFile
 from opslib.lab._paths import LabPaths, load_recorded
 from opslib.lab._procs import Supervisor, child_env
 from opslib.lab._settings import LabSettings
-from opslib.security import Blocklist, KeyStore, RequestRules, fingerprint, key_store
+from opslib.security import (
+    Blocklist,
+    Decision,
+    KeyStore,
+    RequestRules,
+    fingerprint,
+    key_store,
+)
 from opslib.security._debug import DebugState, DebugSwitch
 
 __all__ = [
@@ -117,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
         if server.blocked(ip):
             self._send(403, b'{"error": "blocked"}\n', user)
             return
-        decision = server.rules.check_request(self.command, self.path, ip, key, self.headers.keys())
+        decision = server.check_rules(self.command, self.path, ip, key, self.headers.keys())
         if not decision.allowed:  # the request rules (opslib security rules)
             answer = json.dumps({"error": decision.reason}).encode() + b"\n"
             self._send(decision.status, answer, user)
@@ -203,6 +211,7 @@ class ApiServer(ThreadingHTTPServer):
         self.products: list[Product] = list(catalog(settings))
         self.blocked = blocked
         self.rules = rules or RequestRules(None)
+        self.rules_ignored: Callable[[], bool] = lambda: False  # lab fault rules-ignored
         self.store = store
         self._store_lock = threading.Lock()
         self.client_keys = [_client_key(store, f"lab-client-{i + 1}") for i in range(keys)]
@@ -213,6 +222,14 @@ class ApiServer(ThreadingHTTPServer):
         self._debug_log = log.with_name("api-debug.log")
         self.debug_state: Callable[[], DebugState] = DebugState
         super().__init__(("127.0.0.1", api_port(settings)), _Handler)
+
+    def check_rules(
+        self, method: str, path: str, source: str, key: str, headers: Iterable[str]
+    ) -> Decision:
+        """The request rules' answer (allow while the lab fault ``rules-ignored`` lasts)."""
+        if self.rules_ignored():
+            return Decision(True)
+        return self.rules.check_request(method, path, source, key, headers)
 
     def key_ok(self, key: str) -> bool:
         """Whether ``key`` is a live key of the store (refused when it cannot be read)."""
@@ -343,6 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     log = access_log(args.state_dir)
     server = ApiServer(settings, log, _guarded(blocklist), store, rules=rules)
+    server.rules_ignored = _fault_active(LabPaths(args.state_dir).control, "rules-ignored")
     switch = DebugSwitch(open_database(config, application_name="opslib-lab-api-debug"),
                          config.security)  # fmt: skip
     server.debug_state = lambda: switch.state(config.security.service)
@@ -362,6 +380,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.shutdown()
     server.server_close()
     return 0
+
+
+def _fault_active(path: Path, name: str) -> Callable[[], bool]:
+    control = ControlFile(path)
+
+    def active() -> bool:
+        try:
+            return name in control.read().faults
+        except LabError:
+            return False
+
+    return active
 
 
 def _guarded(blocklist: Blocklist) -> Callable[[str], bool]:

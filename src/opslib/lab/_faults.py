@@ -43,6 +43,7 @@ from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._image_fault import heal_outdated, inject_outdated
 from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._patch_fault import heal_half_patched, inject_half_patched
+from opslib.lab._rules_fault import heal_rules_ignored, inject_rules_ignored
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
 from opslib.lab._slow_query import heal_slow_query, inject_slow_query
@@ -92,6 +93,7 @@ FAULTS: tuple[str, ...] = (
     "cert-expiring",
     "image-outdated",
     "half-patched",
+    "rules-ignored",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -577,6 +579,7 @@ def _renew_cert(_host: FaultHost, _record: FaultRecord) -> str:
 _FAULTS["cert-expiring"] = _Fault(lambda _s, _t: None, _expire_cert, _renew_cert)
 _FAULTS["image-outdated"] = _Fault(lambda _s, _t: None, inject_outdated, heal_outdated)
 _FAULTS["half-patched"] = _Fault(_worker, inject_half_patched, heal_half_patched)
+_FAULTS["rules-ignored"] = _Fault(lambda _s, _t: None, inject_rules_ignored, heal_rules_ignored)
 
 
 def _fault(name: str) -> _Fault:

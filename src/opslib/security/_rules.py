@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, Literal, TypeVar
 
@@ -26,7 +26,12 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from opslib.adapters import Database
+from opslib.config import Settings
 from opslib.errors import InputError, OpsError
+from opslib.results import CheckResult, Measurement, Table
+from opslib.security._analysis import epoch_minute
+from opslib.security._blocklist import parse_duration
+from opslib.security._parse import iter_chunks, parse_chunk
 
 __all__ = [
     "Decision",
@@ -34,6 +39,7 @@ __all__ = [
     "RequestRules",
     "RuleSet",
     "VersionStore",
+    "check_rules_enforced",
     "diff_documents",
     "parse_assignments",
     "parse_rule_set",
@@ -417,3 +423,78 @@ def _refused(
         if missing:
             return f"header {missing[0]} required"
     return ""
+
+
+_SOP = "emergency.security"
+_GRACE = 2.0  # seconds past the rules' cache before a request must follow them
+
+
+def check_rules_enforced(
+    db: Database, settings: Settings, *, now: datetime | None = None
+) -> CheckResult:
+    """No request that the active rules deny by method or path was answered other than 403 in
+    the access logs (``security.access_logs``), from ``security.cache_seconds`` after the rules
+    were activated (at most ``security.window`` back): ``security.rules_bypassed``."""
+    limit = settings.threshold("security.rules_bypassed")
+    title = "the API enforces the request rules"
+    found = VersionStore(db, "rules").active()
+    if found is None or found.activated_at is None:
+        return CheckResult(_SOP, title, (Measurement("rules_bypassed", 0, limit,
+                                                     note="no request rules set"),))  # fmt: skip
+    sec = settings.security
+    if not sec.access_logs:
+        return CheckResult.unknown(_SOP, title, "security.access_logs is not set: no log to read")
+    rules = parse_rule_set(found.body)
+    end = now or datetime.now(UTC)
+    start = max(
+        found.activated_at + timedelta(seconds=sec.cache_seconds + _GRACE),
+        end - parse_duration(sec.window),
+    )
+    try:
+        leaks = _bypassed(sec.access_logs, rules, int(start.timestamp()))
+    except OSError as exc:
+        return CheckResult.unknown(_SOP, title, f"access log unreadable: {exc.strerror or exc}")
+    subject = f"rules version {found.version}"
+    m = Measurement("rules_bypassed", sum(leaks.values()), limit, subject)
+    remediation = ""
+    if m.severity.rank:
+        source = max(leaks, key=lambda k: leaks[k])[0]
+        remediation = (
+            f"opslib security patch {sec.service} --image IMAGE (a build whose requests go"
+            f" through opslib.security.RequestRules.check_request); meanwhile opslib security"
+            f" block {source} --reason 'request rules bypassed'"
+        )
+    rows = tuple(
+        (ip, method, path, status, str(n))
+        for (ip, method, path, status), n in sorted(leaks.items(), key=lambda kv: -kv[1])[:10]
+    )
+    table = Table(("source", "method", "path", "status", "requests"), rows, "denied yet served")
+    return CheckResult(_SOP, title, (m,), remediation, tables=(table,) if rows else ())
+
+
+def _bypassed(
+    files: Iterable[Any], rules: RuleSet, since: int
+) -> dict[tuple[str, str, str, str], int]:
+    """(source, method, path, status) -> requests the rules deny answered other than 403."""
+    compiled = rules.compiled
+    leaks: dict[tuple[str, str, str, str], int] = {}
+    for name in files:
+        with open(name, "rb") as fh:
+            for chunk in iter_chunks(fh):
+                records, _lines = parse_chunk(chunk)
+                for ip, _u, minute, second, zone, method, path, status, _a in records:
+                    if status == b"403" or not method:
+                        continue
+                    at = epoch_minute(minute, zone)
+                    if at is None or at * 60 + int(second or 0) < since:
+                        continue
+                    bare = path.split(b"?", 1)[0].decode("utf-8", "replace")
+                    if compiled.exempt is not None and compiled.exempt.match(bare):
+                        continue
+                    verb = method.decode("ascii", "replace")
+                    if verb in compiled.methods or (
+                        compiled.denied is not None and compiled.denied.match(bare)
+                    ):
+                        key = (ip.decode("ascii", "replace"), verb, bare, status.decode())
+                        leaks[key] = leaks.get(key, 0) + 1
+    return leaks
