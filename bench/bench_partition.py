@@ -145,7 +145,7 @@ def main() -> int:
         ours = results["opslib db partition"]
         ratio = ours["p99_during_ms"] / ours["p99_before_ms"]
         print(f"opslib: p99 during / before = {ratio:.2f} (target <= {TARGET_RATIO:g})")
-        ok = ours["rows_lost"] == 0 and ours["writer_wait_s"] <= 2.0
+        ok = ours["rows_lost"] == 0 and ours["writer_wait_s"] <= 2.0 and ratio <= TARGET_RATIO
     finally:
         cluster.stop()
         shutil.rmtree(base, ignore_errors=True)
