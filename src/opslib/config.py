@@ -618,6 +618,10 @@ class SecuritySettings(_Model):
     db_services: list[str] = Field(
         default_factory=list, description="restarted in this order after a rotation"
     )
+    health_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="service -> its health endpoint, asked between replicas by security patch",
+    )
 
     @field_validator("allowlist", "operator_addresses")
     @classmethod

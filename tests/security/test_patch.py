@@ -198,7 +198,9 @@ def test_the_command_stops_on_a_failing_endpoint_audited_and_noted(
     assert plan["dry_run"]
     assert len(plan["replicas"]) == 3
     assert set(service.images().values()) == {f"{service.project}:1"}
-    assert main([*argv, "--json"]) == 3
+    assert plan["health_url"] == failing_endpoint
+    monkeypatch.setenv("OPSLIB_SECURITY__HEALTH_URLS", json.dumps({"api": failing_endpoint}))
+    assert main([*argv[:5], "--json"]) == 3  # the endpoint from security.health_urls
     out, err = capsys.readouterr()
     report = json.loads(out)
     assert report["incident"] == incident

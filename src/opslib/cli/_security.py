@@ -677,7 +677,8 @@ def policy_rollback_cmd(app: AppContext, to: int | None, dry_run: bool) -> None:
 @security.command("patch")
 @click.argument("service")
 @click.option("--image", help="The patched image (default: the one the containers name, rebuilt).")
-@click.option("--health-url", help="The service's health endpoint, asked after each replica.")
+@click.option("--health-url", help="The service's health endpoint, asked after each replica"
+              " (default security.health_urls.SERVICE).")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show the plan, change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
@@ -698,6 +699,7 @@ def patch_cmd(
     from opslib.security import apply_patch, note_in_incident, plan_patch
 
     app.output.as_json = app.output.as_json or as_json
+    health_url = health_url or app.settings.security.health_urls.get(service)
     args = {"service": service, "image": image, "health_url": health_url}
     with open_platform(app.settings) as platform:
         plan = plan_patch(platform, service, image, health_url)
