@@ -344,33 +344,39 @@ class RequestRules:
         self._store = VersionStore(db, "rules") if db is not None else None
         self._ttl = ttl
         self._clock = clock
-        self._rules = rules
-        self._version = 0
+        self._current: tuple[RuleSet | None, int] = (rules, 0)  # replaced whole
+        self._reloading = threading.Lock()
         self._loaded = -float("inf") if db is not None else float("inf")
         self._lock = threading.Lock()
         self._sources = _Window(max_clients)
         self._keys = _Window(max_clients)
 
     def rules(self) -> tuple[RuleSet | None, int]:
-        """The rules in force and their version, reloaded when older than ``ttl``."""
+        """The rules in force and their version, reloaded when older than ``ttl``: by one
+        thread, while the others go on with the rules they have (only the first load waits)."""
         now = self._clock()
         if now - self._loaded >= self._ttl and self._store is not None:
-            with self._lock:
-                if now - self._loaded >= self._ttl:
-                    self._reload(now)
-        return self._rules, self._version
+            first = self._loaded == -float("inf")
+            if self._reloading.acquire(blocking=first):
+                try:
+                    if now - self._loaded >= self._ttl:
+                        self._reload(now)
+                finally:
+                    self._reloading.release()
+        return self._current
 
     def _reload(self, now: float) -> None:
+        version = self._current[1]
         try:
             found = self._store.active() if self._store is not None else None
         except OpsError as exc:
-            _log.warning("request rules not reloaded (kept version %s): %s", self._version, exc)
+            _log.warning("request rules not reloaded (kept version %s): %s", version, exc)
         else:
             if found is None:
-                self._rules, self._version = None, 0
-            elif found.version != self._version:
+                self._current = (None, 0)
+            elif found.version != version:
                 try:
-                    self._rules, self._version = parse_rule_set(found.body), found.version
+                    self._current = (parse_rule_set(found.body), found.version)
                 except InputError as exc:
                     _log.warning("request rules version %s ignored: %s", found.version, exc)
         self._loaded = now
