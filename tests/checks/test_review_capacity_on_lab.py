@@ -72,3 +72,18 @@ def test_disk_filling_turns_the_volume_check_red(long_lab: Lab, tmp_path: Path) 
     healed = _severities(long_lab, tmp_path, CAPACITY)
     assert healed["test_volumes_hold_growth"] == "OK", healed
     assert healed["test_backup_volume_holds_policy"] == "OK", healed
+
+
+def test_slow_week_turns_the_response_time_check_red(long_lab: Lab, tmp_path: Path) -> None:
+    domain = long_lab.domains[2]
+    assert domain in long_lab.inject("slow-week", domain)
+    try:
+        red = _severities(long_lab, tmp_path, REVIEW)
+        assert red["test_response_times_by_domain"] == "CRITICAL", red
+        review = _run(long_lab, "-m", "opslib.cli", "review", "weekly", "--json", cwd=tmp_path)
+        assert review.returncode == 2, review.stdout[-3000:] + review.stderr[-2000:]
+        assert domain in review.stdout
+    finally:
+        long_lab.heal()
+    healed = _severities(long_lab, tmp_path, REVIEW)
+    assert healed["test_response_times_by_domain"] == "OK", healed

@@ -139,7 +139,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "rate-limited", "price-jump", "site-change",
         "slow-query", "disk-filling", "overload", "cpu-hog",
         "brute-force", "scan", "debug-left-on", "credential-stuffing", "key-leak",
-        "table-bloat", "stale-stats", "unused-index",
+        "table-bloat", "stale-stats", "unused-index", "slow-week",
         "cert-expiring", "image-outdated", "half-patched",
         "rules-ignored",
     }  # fmt: skip

@@ -43,6 +43,7 @@ from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._image_fault import heal_outdated, inject_outdated
 from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._patch_fault import heal_half_patched, inject_half_patched
+from opslib.lab._review_fault import heal_slow_week, inject_slow_week
 from opslib.lab._rules_fault import heal_rules_ignored, inject_rules_ignored
 from opslib.lab._seed import refill_history
 from opslib.lab._settings import LabSettings
@@ -88,6 +89,7 @@ FAULTS: tuple[str, ...] = (
     "table-bloat",
     "stale-stats",
     "unused-index",
+    "slow-week",
     "overload",
     "cpu-hog",
     "cert-expiring",
@@ -525,6 +527,7 @@ _FAULTS: dict[str, _Fault] = {
     "table-bloat": _Fault(lambda _s, _t: None, inject_bloat, heal_bloat),
     "stale-stats": _Fault(stale_target, inject_stale, heal_stale),
     "unused-index": _Fault(lambda _s, _t: None, inject_unused_index, heal_unused_index),
+    "slow-week": _Fault(_domain, inject_slow_week, heal_slow_week),
     "overload": _Fault(lambda _s, _t: None, inject_overload, heal_overload),
     "cpu-hog": _Fault(_worker, inject_cpu_hog, heal_cpu_hog),
 }
