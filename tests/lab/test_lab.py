@@ -141,7 +141,7 @@ def test_unknown_fault_and_target_are_refused(lab: Lab, capsys: pytest.CaptureFi
         "brute-force", "scan", "debug-left-on", "credential-stuffing", "key-leak",
         "table-bloat", "stale-stats", "unused-index", "slow-week",
         "cert-expiring", "image-outdated", "half-patched",
-        "rules-ignored",
+        "rules-ignored", "key-aged",
     }  # fmt: skip
 
 

@@ -41,6 +41,7 @@ from opslib.lab._db_faults import (
 )
 from opslib.lab._disk_fault import fill_disk, free_disk
 from opslib.lab._image_fault import heal_outdated, inject_outdated
+from opslib.lab._key_fault import heal_key_aged, inject_key_aged, key_target
 from opslib.lab._overload import heal_overload, inject_overload
 from opslib.lab._patch_fault import heal_half_patched, inject_half_patched
 from opslib.lab._review_fault import heal_slow_week, inject_slow_week
@@ -96,6 +97,7 @@ FAULTS: tuple[str, ...] = (
     "image-outdated",
     "half-patched",
     "rules-ignored",
+    "key-aged",
 )
 """Every fault ``opslib lab inject`` knows, by name."""
 MISSING_SHARE = 0.7
@@ -583,6 +585,7 @@ _FAULTS["cert-expiring"] = _Fault(lambda _s, _t: None, _expire_cert, _renew_cert
 _FAULTS["image-outdated"] = _Fault(lambda _s, _t: None, inject_outdated, heal_outdated)
 _FAULTS["half-patched"] = _Fault(_worker, inject_half_patched, heal_half_patched)
 _FAULTS["rules-ignored"] = _Fault(lambda _s, _t: None, inject_rules_ignored, heal_rules_ignored)
+_FAULTS["key-aged"] = _Fault(key_target, inject_key_aged, heal_key_aged)
 
 
 def _fault(name: str) -> _Fault:

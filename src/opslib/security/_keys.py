@@ -252,8 +252,9 @@ def check_key_age(keys: list[ApiKey], now: datetime, settings: Settings) -> Chec
     oldest = sorted(measurements, key=lambda m: -(m.value or 0))
     stale = [m.subject for m in oldest if m.severity.rank]
     overlap = settings.security.key_overlap
-    remediation = (
-        f"opslib keys rotate PREFIX --overlap {overlap} for {', '.join(stale)}" if stale else ""
+    remediation = "; ".join(
+        f"opslib keys rotate {subject.rpartition('/')[2]} --overlap {overlap} ({subject})"
+        for subject in stale
     )
     table = Table(("client", "prefix", "age (days)", "created"), tuple(rows), "live keys")
     return CheckResult(_SOP, title, tuple(oldest), remediation, tables=(table,) if rows else ())
