@@ -316,6 +316,8 @@ class Analyzer:
         self._refused = b"%03d" % blocked_status
         self._minutes: dict[tuple[bytes, bytes], int | None] = {}
         self._unusual: dict[bytes, bool] = {}
+        self._fingerprints: dict[bytes, bytes] = {}  # raw key -> fingerprint (the fast path)
+        self._bare_verdicts: dict[bytes, bool] = {}  # bare path -> probe? (the fast path)
         self._start: int | None = None
         self._end: int | None = None
 

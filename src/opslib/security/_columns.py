@@ -12,7 +12,7 @@ from collections import Counter
 from itertools import compress, repeat
 from operator import ne
 
-__all__ = ["Columns", "columns"]
+__all__ = ["Columns", "Cut", "columns", "cut"]
 
 _MINUTE = slice(1, 18)  # "[02/Dec/2026:10:49:26" -> "02/Dec/2026:10:49"
 _SECOND = slice(19, 21)
@@ -27,8 +27,12 @@ Columns = tuple[
 ]
 
 
-def columns(chunk: bytes, refused: bytes) -> Columns | None:
-    """The counts of a regular combined-format chunk (whole lines), or None."""
+Cut = tuple[list[bytes], ...]
+"""(ips, users, stamps, minutes, zones, statuses, paths, agents) of a chunk, one per line."""
+
+
+def cut(chunk: bytes) -> Cut | None:
+    """The columns of a regular combined-format chunk (whole lines), or None."""
     parts = chunk.split(b'"')
     lines = len(parts) // 6
     if not lines or len(parts) % 6 != 1 or parts[4::6].count(b" ") != lines:
@@ -42,16 +46,22 @@ def columns(chunk: bytes, refused: bytes) -> Columns | None:
     tail = b" ".join(parts[2::6]).split()
     if len(head) != 5 * lines or len(request) != 3 * lines or len(tail) != 2 * lines:
         return None
-    ips = head[0::5]
-    users = head[2::5]
     stamps = head[3::5]
     minutes = list(map(bytes.__getitem__, stamps, repeat(_MINUTE)))
     zones = list(map(bytes.__getitem__, head[4::5], repeat(_ZONE)))
-    statuses = tail[0::2]
-    paths = request[1::3]
+    return head[0::5], head[2::5], stamps, minutes, zones, tail[0::2], request[1::3], parts[5::6]
+
+
+def columns(chunk: bytes, refused: bytes) -> Columns | None:
+    """The counts of a regular combined-format chunk (whole lines), or None."""
+    found = cut(chunk)
+    if found is None:
+        return None
+    ips, users, stamps, minutes, zones, statuses, paths, agent_column = found
+    lines = len(ips)
     per_minute = Counter(zip(ips, minutes, zones, strict=True))
     per_path = Counter(zip(ips, users, paths, statuses, strict=True))
-    agents = Counter(zip(ips, parts[5::6], strict=True))
+    agents = Counter(zip(ips, agent_column, strict=True))
     seconds = map(bytes.__getitem__, stamps, repeat(_SECOND))
     served = dict(
         compress(

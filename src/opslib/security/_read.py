@@ -11,8 +11,9 @@ from typing import IO, Protocol
 from opslib.adapters import LogLine
 from opslib.config import SecuritySettings, Settings
 from opslib.errors import InputError
-from opslib.security._analysis import Analysis, Analyzer, Policy, epoch_minute
+from opslib.security._analysis import Analysis, Policy, epoch_minute
 from opslib.security._blocklist import parse_duration
+from opslib.security._fast import FastAnalyzer
 from opslib.security._parse import iter_chunks, parse_chunk
 from opslib.security._ranges import address_key
 
@@ -159,7 +160,7 @@ def analyze_security_logs(
         length = parse_duration(settings.window)
     end = now or datetime.now(UTC)
     start = end - length
-    analyzer = Analyzer(
+    analyzer = FastAnalyzer(
         since_minute=int(start.timestamp()) // 60,
         max_clients=settings.max_clients,
         blocked_status=settings.blocked_status,
