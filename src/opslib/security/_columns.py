@@ -28,7 +28,8 @@ Columns = tuple[
 
 
 Cut = tuple[list[bytes], ...]
-"""(ips, users, stamps, minutes, zones, statuses, paths, agents) of a chunk, one per line."""
+"""(ips, users, stamps ``[dd/Mon/yyyy:HH:MM:SS``, zones ``+0000]``, statuses, paths, agents)
+of a chunk, one per line."""
 
 
 def cut(chunk: bytes) -> Cut | None:
@@ -46,10 +47,7 @@ def cut(chunk: bytes) -> Cut | None:
     tail = b" ".join(parts[2::6]).split()
     if len(head) != 5 * lines or len(request) != 3 * lines or len(tail) != 2 * lines:
         return None
-    stamps = head[3::5]
-    minutes = list(map(bytes.__getitem__, stamps, repeat(_MINUTE)))
-    zones = list(map(bytes.__getitem__, head[4::5], repeat(_ZONE)))
-    return head[0::5], head[2::5], stamps, minutes, zones, tail[0::2], request[1::3], parts[5::6]
+    return head[0::5], head[2::5], head[3::5], head[4::5], tail[0::2], request[1::3], parts[5::6]
 
 
 def columns(chunk: bytes, refused: bytes) -> Columns | None:
@@ -57,7 +55,9 @@ def columns(chunk: bytes, refused: bytes) -> Columns | None:
     found = cut(chunk)
     if found is None:
         return None
-    ips, users, stamps, minutes, zones, statuses, paths, agent_column = found
+    ips, users, stamps, zone_column, statuses, paths, agent_column = found
+    minutes = list(map(bytes.__getitem__, stamps, repeat(_MINUTE)))
+    zones = list(map(bytes.__getitem__, zone_column, repeat(_ZONE)))
     lines = len(ips)
     per_minute = Counter(zip(ips, minutes, zones, strict=True))
     per_path = Counter(zip(ips, users, paths, statuses, strict=True))

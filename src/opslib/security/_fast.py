@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from itertools import compress, repeat
 from operator import itemgetter, ne, or_
+from typing import Any
 
 from opslib.security._analysis import (
     _KEY_PARAM,
@@ -30,7 +31,9 @@ from opslib.security._parse import parse_chunk
 
 __all__ = ["FastAnalyzer"]
 
+_MINUTE = slice(1, 18)  # as in _columns
 _SECOND = slice(19, 21)
+_ZONE = slice(0, 5)
 _PATHS_KEPT = 256
 _HEAD = itemgetter(0)
 
@@ -55,9 +58,22 @@ class FastAnalyzer(Analyzer):
         found_cut = cut(chunk)
         if found_cut is None:
             return False
-        ips, users, stamps, minutes, zones, statuses, paths, agents = found_cut
+        ips, users, stamps, zone_column, statuses, paths, agents = found_cut
         lines = len(ips)
-        first = self._minute_of(minutes[0], zones[0])
+        # Each line's time by its stamp (one zone in the chunk, the usual case) or its stamp and
+        # zone; each distinct one read once: (minute, zone, second) as the reference cuts them.
+        keys: list[Any]  # bytes, or (bytes, bytes)
+        times: dict[Any, tuple[bytes, bytes, bytes]]
+        if zone_column.count(zone_column[0]) == lines:
+            zone = zone_column[0][_ZONE]
+            keys = stamps
+            times = {k: (k[_MINUTE], zone, k[_SECOND]) for k in set(stamps)}
+        else:
+            keys = list(zip(stamps, zone_column, strict=True))
+            times = {k: (k[0][_MINUTE], k[1][_ZONE], k[0][_SECOND]) for k in set(keys)}
+        minute_of = self._minute_of
+        epoch = {k: minute_of(m, z) for k, (m, z, _s) in times.items()}
+        first = epoch[keys[0]]
         if first is None or first < self._since:
             return False
         joined = b"\n".join(paths)
@@ -66,7 +82,7 @@ class FastAnalyzer(Analyzer):
             return False
         self.lines += lines
         self.parsed += lines
-        self._minutes_fast(ips, minutes, zones)
+        self._minutes_fast(ips, keys, times, epoch)
         self._requests(Counter(zip(ips, statuses, strict=True)))
         bares = list(map(_HEAD, map(bytes.partition, paths, repeat(b"?"))))
         self._bare_paths(dict.fromkeys(zip(ips, bares, strict=True)))
@@ -77,29 +93,40 @@ class FastAnalyzer(Analyzer):
             raws = [u if u != b"-" else f for u, f in zip(users, found, strict=True)]
         self._keys(raws, ips, statuses)
         self._merge_agents(Counter(zip(ips, agents, strict=True)))
-        seconds = map(bytes.__getitem__, stamps, repeat(_SECOND))
+        # the epoch second of the last line per client answered without refusal (the
+        # reference's: the last, not the latest)
+        second_of = {
+            k: t * 60 + int(times[k][2]) if t is not None and times[k][2].isdigit() else None
+            for k, t in epoch.items()
+        }
         served = dict(
             compress(
-                zip(ips, zip(minutes, zones, seconds, strict=True), strict=True),
+                zip(ips, map(second_of.__getitem__, keys), strict=True),
                 map(ne, statuses, repeat(self._refused)),
             )
         )
-        get, ips_of, minute_of = self._get, self.ips, self._minute_of
-        for ip, (stamp, zone, second) in served.items():
+        get, ips_of = self._get, self.ips
+        for ip, second in served.items():
             st = ips_of.get(ip) or get(ip)
-            t = minute_of(stamp, zone)
-            if t is not None and second.isdigit():
-                st.last_ok = max(st.last_ok, t * 60 + int(second))
+            if second is not None and second > st.last_ok:
+                st.last_ok = second
         return True
 
-    def _minutes_fast(self, ips: list[bytes], minutes: list[bytes], zones: list[bytes]) -> None:
-        """The reference's per-(client, minute) merge, with each distinct stamp turned into its
-        epoch minute once (when no two stamps of the chunk share a minute; else the reference)."""
-        stamps = dict.fromkeys(zip(minutes, zones, strict=True))
-        minute_of = self._minute_of
-        epoch = {stamp: minute_of(*stamp) for stamp in stamps}
-        known = [t for t in epoch.values() if t is not None]
+    def _minutes_fast(
+        self,
+        ips: list[bytes],
+        keys: list[Any],
+        times: dict[Any, tuple[bytes, bytes, bytes]],
+        epoch: dict[Any, int | None],
+    ) -> None:
+        """The reference's per-(client, minute, zone) merge with each line's epoch minute
+        (when no two (minute, zone) of the chunk are the same epoch minute; else the
+        reference's own)."""
+        minute_zone = {times[k][:2]: t for k, t in epoch.items()}
+        known = [t for t in minute_zone.values() if t is not None]
         if len(set(known)) != len(known):
+            minutes = [times[k][0] for k in keys]
+            zones = [times[k][1] for k in keys]
             self._merge_minutes(Counter(zip(ips, minutes, zones, strict=True)))
             return
         if known:
@@ -109,9 +136,7 @@ class FastAnalyzer(Analyzer):
             if self._end is None or high > self._end:
                 self._end = high
         ips_of = self.ips
-        per_minute = Counter(
-            zip(ips, map(epoch.__getitem__, zip(minutes, zones, strict=True)), strict=True)
-        )
+        per_minute = Counter(zip(ips, map(epoch.__getitem__, keys), strict=True))
         for (ip, t), n in per_minute.items():
             if t is None:
                 continue
