@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from docker.types import EndpointSpec, Mount, ServiceMode
 from opslib.adapters import Platform
 from opslib.adapters._platform import NUMBER_LABEL, PROJECT_LABEL, SERVICE_LABEL
 from opslib.lab._image import ensure_image, python_mounts
+from opslib.lab._swarm import settle_tasks as lab_settle_tasks
 from tests.dbkit import TestDatabase
 
 SERVICE = "worker"
@@ -184,17 +184,7 @@ def remove_service(service: SwarmService) -> None:
 def settle_tasks(found: Any, *, quiet_seconds: float = 2.0, timeout: float = 60.0) -> None:
     """Wait until the swarm service ``found``'s tasks (ids and states) stay the same for
     ``quiet_seconds``."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    since = time.monotonic()
-    while time.monotonic() < deadline:
-        tasks = found.tasks()
-        now = sorted((t["ID"], t["Status"]["State"], t["DesiredState"]) for t in tasks)
-        if now != last:
-            last, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet_seconds:
-            return
-        time.sleep(0.25)
+    lab_settle_tasks(found, quiet_seconds=quiet_seconds, timeout=timeout)
 
 
 def service_spec(client: docker.DockerClient, name: str) -> dict[str, Any]:

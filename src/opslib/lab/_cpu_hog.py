@@ -7,7 +7,8 @@ commands that act (``opslib limits set scraper --cpus ...``, ``opslib scale scra
 limit under the check's threshold brings the container back to OK while the loop still spins;
 ``heal`` kills the loop. The loop also ends by itself after :data:`HOG_SECONDS`, so a lab
 left broken does not burn a shared machine's CPU for ever. It needs the lab's workers in
-containers (the docker runtime); in the process runtime the container checks have nothing to
+containers (the docker runtime, or the scrapers as a swarm service: the task container of
+the worker's slot); in the process runtime the container checks have nothing to
 look at, and inject says so.
 """
 
@@ -20,10 +21,12 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from opslib.adapters._platform import SWARM_TASK_LABEL
 from opslib.errors import LabError
 from opslib.lab._containers import LAB_LABEL, docker_client
 from opslib.lab._control import FaultRecord
 from opslib.lab._settings import LabSettings
+from opslib.lab._swarm import swarm_service_name
 
 __all__ = ["HOG_MARKER", "HOG_SECONDS", "heal_cpu_hog", "inject_cpu_hog"]
 
@@ -108,9 +111,33 @@ def _container(client: docker.DockerClient, settings: LabSettings, name: str) ->
     try:
         container: Container = client.containers.get(name)
     except docker.errors.NotFound:
-        raise missing from None
+        found = _swarm_task(client, settings, name)
+        if found is None:
+            raise missing from None
+        return found
     except docker.errors.APIError as exc:
         raise LabError(f"cpu-hog: docker: {exc}") from exc
     if container.labels.get(LAB_LABEL) != settings.project:
         raise missing
+    if container.status != "running":
+        # stopped while the swarm service runs the lab's scrapers in its place
+        return _swarm_task(client, settings, name) or container
     return container
+
+
+def _swarm_task(client: docker.DockerClient, settings: LabSettings, name: str) -> Container | None:
+    """The running task container of the lab's swarm service whose slot is worker ``name``'s
+    index (``<project>_scraper.<slot>.<task id>``), if the scrapers run as a swarm service."""
+    index = name.removeprefix(f"{settings.project}-scraper-")
+    if index == name or not index.isdigit():
+        return None
+    task = f"{swarm_service_name(settings)}.{index}."
+    try:
+        running = client.containers.list(
+            filters={"label": [f"{LAB_LABEL}={settings.project}", f"{SWARM_TASK_LABEL}"]}
+        )
+    except docker.errors.APIError as exc:
+        raise LabError(f"cpu-hog: docker: {exc}") from exc
+    return next(
+        (c for c in running if str(c.labels.get(SWARM_TASK_LABEL, "")).startswith(task)), None
+    )

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-__all__ = ["COUNTRIES", "DOMAIN_NAMES", "LabSettings"]
+__all__ = ["COUNTRIES", "DOMAIN_NAMES", "INDEX_ENV", "LabSettings"]
 
 DOMAIN_NAMES = (
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -50,6 +50,9 @@ _METRICS_OFFSET = 10
 _PROXY_OFFSET = 30
 PORT_SPAN = 48
 """How many consecutive ports from ``base_port`` one lab uses."""
+INDEX_ENV = "LAB_WORKER_INDEX"
+"""Where a lab worker started without ``--index`` finds it (a swarm replica: its task slot;
+not ``OPSLIB_*``, which opslib's settings would take for one of theirs)."""
 
 
 def _default_state_dir() -> Path:
@@ -164,3 +167,16 @@ class LabSettings(BaseModel):
     def worker_name(self, index: int) -> str:
         """Container (or process) name of worker ``index`` (1-based)."""
         return f"{self.project}-scraper-{index}"
+
+    def metrics_port(self, index: int) -> int:
+        """The /metrics port of worker ``index`` (1-based): its own of ``metrics_ports``, and
+        for a replica beyond them (a scaled-up swarm service) the ports after the last one,
+        up to 16 workers in all (ValueError past that, or on a port the lab uses otherwise)."""
+        if not 1 <= index <= 16:
+            raise ValueError(f"worker index {index} out of range 1-16")
+        if index <= len(self.metrics_ports):
+            return self.metrics_ports[index - 1]
+        port = self.metrics_ports[-1] + index - len(self.metrics_ports)
+        if port > 65535 or port in self.all_ports():
+            raise ValueError(f"worker {index}: no free metrics port after {self.metrics_ports}")
+        return port

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 import random
 import signal
 import sys
@@ -59,7 +60,7 @@ from opslib.lab._catalog import HEADROOM
 from opslib.lab._control import ControlFile
 from opslib.lab._extract import extract_price
 from opslib.lab._paths import LabPaths, load_recorded
-from opslib.lab._settings import LabSettings
+from opslib.lab._settings import INDEX_ENV, LabSettings
 from opslib.maintenance import MaintenanceMode
 from opslib.proxies import Lease, Outcome, ProxyPool
 from opslib.quality import PlatformSchema
@@ -262,7 +263,7 @@ class Worker:
         self._rng = random.Random()  # noqa: S311 - delays and jitter, not secrets
 
     def run(self, stop: threading.Event) -> None:
-        port = self.settings.metrics_ports[self.index - 1]
+        port = self.settings.metrics_port(self.index)
         server, _thread = start_http_server(port, addr="127.0.0.1", registry=self.metrics.registry)
         _log.info("%s: metrics on 127.0.0.1:%d", self.name, port)
         threads = [threading.Thread(target=self._queue_loop, args=(stop,), daemon=True)]
@@ -528,7 +529,12 @@ class Worker:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="opslib-lab-worker")
     parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--index", type=int, required=True)
+    # a swarm service's replicas share one command: their index comes from the environment
+    # (``LAB_WORKER_INDEX={{.Task.Slot}}``, see opslib.lab._swarm)
+    index = os.environ.get(INDEX_ENV)
+    parser.add_argument(
+        "--index", type=int, required=index is None, default=int(index) if index else None
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
