@@ -64,6 +64,8 @@ def _log(seed: int, minutes: int = 90, *, zones: bool = False) -> list[bytes]:
             probe = _PROBES[i // 11 % len(_PROBES)]
             status = 200 if probe in ("/admin", "/.env") else 404
             lines.append(clf("10.77.0.1", probe, status, at=at, agent="sqlmap/1.7.2#stable"))
+        if i < 300:  # a crawler: 300 distinct paths, past the 256 kept
+            lines.append(clf("10.55.0.1", f"/catalog/{i}/item", 200, at=at, agent="crawl/2"))
         if i % 13 == 0:
             lines.append(clf(f"10.88.0.{i % 5}", f"/x/{i}?token=t{i % 3}", 403, at=at))
         if minutes * 60 // 2 <= i < minutes * 60 // 2 + 40:
@@ -141,6 +143,9 @@ def test_equal_on_combined_format_with_attacks(seed: int, size: int) -> None:
     assert probe.sensitive_successes > 0
     assert reference.keys
     assert all(k.related for k in reference.keys)
+    crawler = reference.client("10.55.0.1")
+    assert crawler is not None
+    assert crawler.distinct_paths_capped
 
 
 def test_equal_with_irregular_chunks_between_regular_ones() -> None:
