@@ -88,36 +88,3 @@ def test_overload_named_then_pause_and_intervals_bring_the_queue_back(
         assert _ok(steady), steady.message()
     finally:
         healthy_lab.heal()
-
-
-def test_caching_on_a_domain_answers_304_and_shows_the_hit_rate(
-    healthy_lab: Lab, stack: tuple[Prometheus, Settings], capsys: pytest.CaptureFixture[str]
-) -> None:
-    prometheus, settings = stack
-    domain = healthy_lab.domains[5]
-    assert main(["domains", "caching", domain, "on"]) == 0
-    assert f"caching on for {domain}" in capsys.readouterr().out
-    # every URL of the shop due now: one scheduled far ahead (an earlier test lengthened the
-    # intervals; its heal restores them, not the next checks already planned) would keep its
-    # second check, the first that can be a 304, out of the test's time
-    with healthy_lab.database() as db:
-        db.execute("UPDATE monitored_urls SET next_check_at = now() WHERE domain = %s", (domain,))
-    try:
-
-        def hits() -> float:
-            result = overload.cache_hit_rate(prometheus, settings)
-            rates = {m.subject: m.value for m in result.measurements}
-            return rates.get(domain) or 0.0
-
-        # Pages are unchanged between two checks 30 s apart, but a URL answers 304 only from
-        # its second check with caching on: the rate climbs as the window fills (slowly on a
-        # loaded machine).
-        rate = poll_until(hits, lambda r: r > 0.2, 180)
-        assert rate > 0.2
-        report = overload.cache_hit_rate(prometheus, settings)
-        others = {m.subject: m.value for m in report.measurements if m.subject not in ("", domain)}
-        assert others
-        # no other shop answered from a cache (None: no request of it inside the window)
-        assert not any(others.values()), others
-    finally:
-        assert main(["domains", "caching", domain, "off"]) == 0
