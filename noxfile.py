@@ -40,8 +40,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and format check."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "checks", "bench", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "checks", "bench", "noxfile.py")
+    paths = ["src", "tests", "checks", "bench", "noxfile.py", "hatch_build.py"]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session

@@ -119,9 +119,10 @@ from opslib.security._fast import FastAnalyzer
 limit = int(sys.argv[2])
 begin = time.perf_counter()
 analyzer = Analyzer() if sys.argv[3] == "reference" else FastAnalyzer()
+size = getattr(analyzer, "chunk_size", 4 << 20)
 read = 0
 with open(sys.argv[1], "rb") as fh:
-    for chunk in iter_chunks(fh):
+    for chunk in iter_chunks(fh, size):
         analyzer.feed_chunk(chunk)
         read += len(chunk)
         if limit and read >= limit:

@@ -7,12 +7,19 @@ per (client, status), per (client, bare path) and per (key, status); the probe e
 once over the chunk's joined paths (a path has no whitespace, so no match crosses a line) and
 only the lines it finds are judged exactly; keys come from one expression over the joined paths
 that yields one entry per line. Chunks the columnar cut refuses take the reference's way.
+
+Where the compiled scanner (``_scan.c``, built at install when a C compiler is present) is
+importable, it takes every regular combined-format chunk first: one pass in C over the lines,
+then one update per distinct client, minute, path and key of the chunk (see :data:`COMPILED`).
 """
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 from collections import Counter
+from collections.abc import Sequence
 from itertools import compress, repeat
 from operator import itemgetter, ne, or_
 from typing import Any
@@ -20,16 +27,28 @@ from typing import Any
 from opslib.security._analysis import (
     _KEY_PARAM,
     _PLAIN,
+    _TOOLS,
     _UNUSUAL,
     SAMPLES_KEPT,
+    Analysis,
     Analyzer,
+    Policy,
     _Stats,
     fingerprint,
 )
 from opslib.security._columns import cut
-from opslib.security._parse import parse_chunk
+from opslib.security._parse import CHUNK, Record, parse_chunk
 
-__all__ = ["FastAnalyzer"]
+try:
+    from opslib.security import _scan
+
+    COMPILED = True
+except ImportError:  # no C compiler at install: the Python columnar way alone
+    COMPILED = False
+
+__all__ = ["COMPILED", "FastAnalyzer"]
+
+"""Whether the compiled per-line pass is in use."""
 
 _MINUTE = slice(1, 18)  # as in _columns
 _SECOND = slice(19, 21)
@@ -45,14 +64,154 @@ _KEY_LINES = re.compile(
 )
 
 
+_TOOL_VERDICTS: dict[bytes, bool] = {}
+
+
+def _found(cache: dict[bytes, bool], pattern: re.Pattern[bytes], text: bytes, most: int) -> bool:
+    """Whether ``pattern`` is found in ``text``, remembered in ``cache`` (emptied past ``most``)."""
+    verdict = cache.get(text)
+    if verdict is None:
+        if len(cache) > most:
+            cache.clear()
+        verdict = cache[text] = pattern.search(text) is not None
+    return verdict
+
+
+def _is_tool(agent: bytes) -> bool:
+    """Whether a user agent names an attack tool (cached: a fleet has few agents)."""
+    return _found(_TOOL_VERDICTS, _TOOLS, agent, 65_536)
+
+
+class _Parsing(threading.Thread):
+    """A chunk parsed by the compiled scanner in a thread of its own: the scan releases the GIL,
+    so the next chunk is parsed while the analyzer merges the last one."""
+
+    def __init__(self, chunk: bytes, since: int, refused: bytes) -> None:
+        super().__init__(name="opslib-log-scan", daemon=True)
+        self.chunk = chunk
+        self._since, self._refused = since, refused
+        self._parsed: _scan.Parsed | None = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._parsed = _scan.parse(self.chunk, self._since, self._refused)
+        except BaseException as exc:  # re-raised in the analyzer's thread
+            self._error = exc
+
+    def parsed(self) -> _scan.Parsed | None:
+        """The scanner's counts of the chunk, or None when it declined the chunk."""
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._parsed
+
+
 class FastAnalyzer(Analyzer):
     """:class:`~opslib.security._analysis.Analyzer` with a faster way for regular
     combined-format chunks; the results are the same (see tests/security/test_analysis_fast.py)."""
 
+    compiled: bool = COMPILED
+    chunk_size: int = 32 * 1024 * 1024 if COMPILED else CHUNK
+    """The chunk size to feed (:func:`~opslib.security._parse.iter_chunks`): the compiled way
+    merges once per distinct client of a chunk, so larger chunks cost less per line."""
+
+    def __init__(
+        self,
+        *,
+        since_minute: int | None = None,
+        max_clients: int = 1_000_000,
+        blocked_status: int = 403,
+    ) -> None:
+        super().__init__(
+            since_minute=since_minute, max_clients=max_clients, blocked_status=blocked_status
+        )
+        self._parsing: _Parsing | None = None
+
     def feed_chunk(self, chunk: bytes) -> None:
-        """Count a chunk of whole lines (as :meth:`Analyzer.feed_chunk`)."""
+        """Count a chunk of whole lines (as :meth:`Analyzer.feed_chunk`). With the compiled
+        scanner the chunk is parsed in a thread and merged at the next call (or :meth:`flush`)."""
+        if self.compiled:
+            parsing = _Parsing(chunk, self._since, self._refused)
+            self.flush()
+            self._parsing = parsing
+            return
+        self._python(chunk)
+
+    def flush(self) -> None:
+        """Merge the chunk still being parsed; :meth:`result` does it too."""
+        parsing, self._parsing = self._parsing, None
+        if parsing is not None:
+            parsed = parsing.parsed()
+            if parsed is None or not self._merge(parsed):
+                self._python(parsing.chunk)
+
+    def feed(self, records: Sequence[Record], lines: int) -> None:
+        """As :meth:`Analyzer.feed`, after the chunk being parsed (order matters for bursts)."""
+        self.flush()
+        super().feed(records, lines)
+
+    def result(
+        self, policy: Policy, sources: Sequence[str] = (), notes: Sequence[str] = ()
+    ) -> Analysis:
+        """As :meth:`Analyzer.result`, with every chunk merged."""
+        self.flush()
+        return super().result(policy, sources, notes)
+
+    def _python(self, chunk: bytes) -> None:
         if not self._fast(chunk):
             self.feed(*parse_chunk(chunk))
+
+    def _merge(self, parsed: _scan.Parsed) -> bool:
+        """Merge the compiled scanner's counts of a chunk into the clients' stats."""
+        # The merge makes thousands of small containers (new clients' sets and dicts), none of
+        # them garbage: a collection meanwhile would only walk the analyzer's state.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            lines, low, high, odd = parsed.merge(
+                self.ips, self._new_ip, self._judge, self._key_stats, _is_tool
+            )
+        finally:
+            if collecting:
+                gc.enable()
+        self.lines += lines
+        self.parsed += lines
+        if self._start is None or low < self._start:
+            self._start = low
+        if self._end is None or high > self._end:
+            self._end = high
+        for st, path, status in odd:
+            st.unusual += 1
+            if status[0] == 50:  # 2xx: the probe got an answer
+                st.sensitive_ok += 1
+            sample = path[:200]
+            if len(st.samples) < SAMPLES_KEPT and sample not in st.samples:
+                st.samples.append(sample)
+        return True
+
+    def _judge(self, part: bytes, plain: bool) -> bool:
+        """Whether a bare path (``plain``: its query values are plain words) or a whole path
+        is a probe, as :meth:`Analyzer._probe` judges it; cached."""
+        return _found(self._bare_verdicts if plain else self._unusual, _UNUSUAL, part, 200_000)
+
+    def _key_stats(self, raw: bytes, ip_st: _Stats) -> tuple[bytes, _Stats] | None:
+        """The fingerprint and stats of a key met with ``ip_st``'s client (made at its first
+        client), or None past ``max_clients`` keys."""
+        fps = self._fingerprints
+        fp = fps.get(raw)
+        if fp is None:
+            if len(fps) > 200_000:
+                fps.clear()
+            fp = fps[raw] = fingerprint(raw).encode()
+        st = self.keys.get(fp)
+        if st is None:
+            if len(self.keys) >= self._max:
+                return None
+            st = self.keys[fp] = _Stats(ip_st.first)
+            st.cur = ip_st.cur
+        return fp, st
 
     def _fast(self, chunk: bytes) -> bool:
         found_cut = cut(chunk)
