@@ -34,9 +34,9 @@ class _Counting(FastAnalyzer):
         super().__init__(**kwargs)
         self.taken = 0
 
-    def _merge(self, parsed: Any) -> bool:
+    def _merge(self, parsed: Any) -> None:
         self.taken += 1
-        return super()._merge(parsed)
+        super()._merge(parsed)
 
 
 def _both(chunks: list[bytes], **kwargs: Any) -> tuple[Analysis, Analysis, int]:

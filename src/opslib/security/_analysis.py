@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from opslib.security._columns import Columns, columns
@@ -563,7 +564,7 @@ class Analyzer:
             first_seen=_at(st.first),
             last_seen=_at(st.last + 1),
             last_served=datetime.fromtimestamp(st.last_ok, UTC) if st.last_ok >= 0 else None,
-            related=tuple(sorted(o.decode("utf-8", "replace") for o in st.others)),
+            related=_texts(st.others),
             window_seconds=window,
             db_auth_failures=db,
         )
@@ -574,6 +575,15 @@ def _within(minute: int | None, since: int) -> bool:
     return minute is not None and minute >= since
 
 
+def _texts(items: set[bytes]) -> tuple[str, ...]:
+    """The items as text, sorted (ASCII, the usual case, decoded in one call)."""
+    joined = b"\n".join(sorted(items))
+    if items and joined.isascii() and joined.count(b"\n") == len(items) - 1:
+        return tuple(joined.decode("ascii").split("\n"))
+    return tuple(sorted(o.decode("utf-8", "replace") for o in items))
+
+
+@lru_cache(maxsize=65_536)
 def _show(raw: bytes) -> str:
     """Printable text of a logged value (not UTF-8: replaced; a key in a query: masked)."""
     if b"=" in raw:
@@ -584,6 +594,7 @@ def _show(raw: bytes) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
+@lru_cache(maxsize=65_536)
 def _at(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import gc
 import re
-import threading
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import compress, repeat
 from operator import itemgetter, ne, or_
 from typing import Any
@@ -82,32 +82,6 @@ def _is_tool(agent: bytes) -> bool:
     return _found(_TOOL_VERDICTS, _TOOLS, agent, 65_536)
 
 
-class _Parsing(threading.Thread):
-    """A chunk parsed by the compiled scanner in a thread of its own: the scan releases the GIL,
-    so the next chunk is parsed while the analyzer merges the last one."""
-
-    def __init__(self, chunk: bytes, since: int, refused: bytes) -> None:
-        super().__init__(name="opslib-log-scan", daemon=True)
-        self.chunk = chunk
-        self._since, self._refused = since, refused
-        self._parsed: _scan.Parsed | None = None
-        self._error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._parsed = _scan.parse(self.chunk, self._since, self._refused)
-        except BaseException as exc:  # re-raised in the analyzer's thread
-            self._error = exc
-
-    def parsed(self) -> _scan.Parsed | None:
-        """The scanner's counts of the chunk, or None when it declined the chunk."""
-        self.join()
-        if self._error is not None:
-            raise self._error
-        return self._parsed
-
-
 class FastAnalyzer(Analyzer):
     """:class:`~opslib.security._analysis.Analyzer` with a faster way for regular
     combined-format chunks; the results are the same (see tests/security/test_analysis_fast.py)."""
@@ -127,25 +101,41 @@ class FastAnalyzer(Analyzer):
         super().__init__(
             since_minute=since_minute, max_clients=max_clients, blocked_status=blocked_status
         )
-        self._parsing: _Parsing | None = None
+        # The scan releases the GIL: one worker thread parses the next chunk while this one
+        # merges the last (one thread for every chunk, so its allocations are reused).
+        self._pool: ThreadPoolExecutor | None = None
+        self._parsing: tuple[bytes, Future[_scan.Parsed | None]] | None = None
 
     def feed_chunk(self, chunk: bytes) -> None:
         """Count a chunk of whole lines (as :meth:`Analyzer.feed_chunk`). With the compiled
         scanner the chunk is parsed in a thread and merged at the next call (or :meth:`flush`)."""
-        if self.compiled:
-            parsing = _Parsing(chunk, self._since, self._refused)
-            self.flush()
-            self._parsing = parsing
+        if not self.compiled:
+            self._python(chunk)
             return
-        self._python(chunk)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opslib-log-scan")
+        parsing = self._pool.submit(_scan.parse, chunk, self._since, self._refused)
+        self.flush()
+        self._parsing = (chunk, parsing)
 
     def flush(self) -> None:
-        """Merge the chunk still being parsed; :meth:`result` does it too."""
-        parsing, self._parsing = self._parsing, None
-        if parsing is not None:
-            parsed = parsing.parsed()
-            if parsed is None or not self._merge(parsed):
-                self._python(parsing.chunk)
+        """Merge the chunk still being parsed (a parse error is raised here); :meth:`result`
+        does it too."""
+        pending, self._parsing = self._parsing, None
+        if pending is not None:
+            chunk, parsing = pending
+            parsed = parsing.result()
+            if parsed is None:
+                self._python(chunk)
+            else:
+                self._merge(parsed)
+
+    def close(self) -> None:
+        """Merge what is pending and stop the parsing thread (:meth:`result` does it too)."""
+        self.flush()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def feed(self, records: Sequence[Record], lines: int) -> None:
         """As :meth:`Analyzer.feed`, after the chunk being parsed (order matters for bursts)."""
@@ -156,14 +146,14 @@ class FastAnalyzer(Analyzer):
         self, policy: Policy, sources: Sequence[str] = (), notes: Sequence[str] = ()
     ) -> Analysis:
         """As :meth:`Analyzer.result`, with every chunk merged."""
-        self.flush()
+        self.close()
         return super().result(policy, sources, notes)
 
     def _python(self, chunk: bytes) -> None:
         if not self._fast(chunk):
             self.feed(*parse_chunk(chunk))
 
-    def _merge(self, parsed: _scan.Parsed) -> bool:
+    def _merge(self, parsed: _scan.Parsed) -> None:
         """Merge the compiled scanner's counts of a chunk into the clients' stats."""
         # The merge makes thousands of small containers (new clients' sets and dicts), none of
         # them garbage: a collection meanwhile would only walk the analyzer's state.
@@ -189,7 +179,6 @@ class FastAnalyzer(Analyzer):
             sample = path[:200]
             if len(st.samples) < SAMPLES_KEPT and sample not in st.samples:
                 st.samples.append(sample)
-        return True
 
     def _judge(self, part: bytes, plain: bool) -> bool:
         """Whether a bare path (``plain``: its query values are plain words) or a whole path

@@ -136,14 +136,14 @@ def iter_chunks(stream: IO[bytes], size: int = CHUNK) -> Iterator[bytes]:
         block = stream.read(size)
         if not block:
             break
-        data = pending + block
-        cut = data.rfind(b"\n")
+        cut = block.rfind(b"\n")
         if cut < 0:
+            data = pending + block
             pending = data if len(data) <= MAX_LINE else b"\x00"  # a marker: skip to the end
             continue
-        body, pending = data[: cut + 1], data[cut + 1 :]
-        if pending.startswith(b"\x00") and len(pending) > MAX_LINE:
-            pending = b"\x00"
+        # one copy: the block's whole lines are appended to the pending line through a view
+        body = pending + memoryview(block)[: cut + 1]
+        pending = block[cut + 1 :]
         yield body
         if len(pending) > MAX_LINE:
             pending = b"\x00"

@@ -13,6 +13,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -254,13 +255,12 @@ static inline int same(Slice a, Slice b) {
     return 1;
 }
 
-/* The table slot of the client on the line at p, fetched ahead: the client table outgrows the
- * cache that the chunk streams through, and a line's work hides the next one's miss. */
-static inline void prefetch_client(const Table *t, const char *p, const char *end) {
+/* The tag of the client on the line at p (a hint: 0 when it is not found cheaply). */
+static inline uint32_t client_tag(const char *p, const char *end) {
     const char *sp = memchr(p, ' ', (size_t)(end - p < 64 ? end - p : 64));
-    if (!sp) return;
+    if (!sp) return 0;
     Slice ip = {p, sp - p};
-    __builtin_prefetch(&t->e[hash_of(0, 0, ip) & (t->cap - 1)]);
+    return hash_of(0, 0, ip);
 }
 
 static inline int matches(const Chunk *c, Kind kind, int32_t v, int64_t a, int64_t b, Slice s) {
@@ -461,15 +461,66 @@ static int key_param(Slice path, Slice *out) {
 static PyObject *S_cur, *S_cur_n, *S_baseline, *S_peak, *S_peak_at, *S_seen, *S_last, *S_last_ok, *S_requests,
     *S_errors, *S_auth, *S_paths, *S_paths_over, *S_others, *S_agents, *S_tools;
 
+/* _Stats keeps its fields in __slots__: their offsets in the object, read once per type, let
+ * the merge read and write them as the slot descriptors do, without a lookup by name each time
+ * (a field that is not a plain object slot goes through getattr/setattr). */
+#define NFIELDS 16
+static PyObject **FIELD_NAMES[NFIELDS] = {&S_cur,      &S_cur_n,    &S_baseline, &S_peak,         &S_peak_at, &S_seen,
+                                          &S_last,     &S_last_ok,  &S_requests, &S_errors,       &S_auth,    &S_paths,
+                                          &S_paths_over, &S_others, &S_agents,   &S_tools};
+static PyTypeObject *offsets_type;
+static Py_ssize_t offsets[NFIELDS];
+
+static Py_ssize_t offset_of(PyObject *o, PyObject *name) {
+    PyTypeObject *tp = Py_TYPE(o);
+    if (tp != offsets_type) {
+        for (int i = 0; i < NFIELDS; i++) {
+            offsets[i] = -1;
+            PyObject *d = PyObject_GetAttr((PyObject *)tp, *FIELD_NAMES[i]);
+            if (!d) {
+                PyErr_Clear();
+                continue;
+            }
+            if (Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+                PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+                if (m->type == T_OBJECT_EX && !(m->flags & READONLY)) offsets[i] = m->offset;
+            }
+            Py_DECREF(d);
+        }
+        Py_INCREF(tp);
+        Py_XSETREF(offsets_type, tp);
+    }
+    for (int i = 0; i < NFIELDS; i++)
+        if (*FIELD_NAMES[i] == name) return offsets[i];
+    return -1;
+}
+
+static PyObject *attr_get(PyObject *o, PyObject *name) {
+    Py_ssize_t off = offset_of(o, name);
+    PyObject *v = off < 0 ? NULL : *(PyObject **)((char *)o + off);
+    if (!v) return PyObject_GetAttr(o, name); /* not a slot, or unset: getattr says why */
+    Py_INCREF(v);
+    return v;
+}
+
+static int attr_set(PyObject *o, PyObject *name, PyObject *v) {
+    Py_ssize_t off = offset_of(o, name);
+    if (off < 0) return PyObject_SetAttr(o, name, v);
+    PyObject **slot = (PyObject **)((char *)o + off);
+    Py_INCREF(v);
+    Py_XSETREF(*slot, v);
+    return 0;
+}
+
 /* A set or dict attribute, borrowed: the _Stats object holds it for the whole merge. */
 static PyObject *borrow(PyObject *o, PyObject *name) {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = attr_get(o, name);
     if (v) Py_DECREF(v);
     return v;
 }
 
 static int get_i64(PyObject *o, PyObject *name, int64_t *out) {
-    PyObject *v = PyObject_GetAttr(o, name);
+    PyObject *v = attr_get(o, name);
     if (!v) return -1;
     *out = PyLong_AsLongLong(v);
     Py_DECREF(v);
@@ -479,7 +530,7 @@ static int get_i64(PyObject *o, PyObject *name, int64_t *out) {
 static int set_i64(PyObject *o, PyObject *name, int64_t value) {
     PyObject *v = PyLong_FromLongLong(value);
     if (!v) return -1;
-    int r = PyObject_SetAttr(o, name, v);
+    int r = attr_set(o, name, v);
     Py_DECREF(v);
     return r;
 }
@@ -499,7 +550,7 @@ static int32_t slot_of(Chunk *c, PyObject *st, int minutes) {
             get_i64(st, S_auth, &fresh.auth) || get_i64(st, S_last, &fresh.last) ||
             get_i64(st, S_last_ok, &fresh.last_ok))
             return -1;
-        PyObject *over = PyObject_GetAttr(st, S_paths_over);
+        PyObject *over = attr_get(st, S_paths_over);
         if (!over) return -1;
         fresh.paths_over = PyObject_IsTrue(over);
         Py_DECREF(over);
@@ -517,7 +568,7 @@ static int32_t slot_of(Chunk *c, PyObject *st, int minutes) {
     }
     s = &c->slots.v[found];
     if (minutes && !s->minutes_read) {
-        PyObject *b = PyObject_GetAttr(st, S_baseline);
+        PyObject *b = attr_get(st, S_baseline);
         if (!b) return -1;
         s->baseline = PyFloat_AsDouble(b);
         Py_DECREF(b);
@@ -532,7 +583,7 @@ static int32_t slot_of(Chunk *c, PyObject *st, int minutes) {
 
 static int slot_write(Slot *s) {
     PyObject *st = s->st;
-    if (s->over_changed && PyObject_SetAttr(st, S_paths_over, s->paths_over ? Py_True : Py_False)) return -1;
+    if (s->over_changed && attr_set(st, S_paths_over, s->paths_over ? Py_True : Py_False)) return -1;
     s->over_changed = 0;
     if (set_i64(st, S_requests, s->requests) || set_i64(st, S_errors, s->errors) || set_i64(st, S_auth, s->auth) ||
         set_i64(st, S_last, s->last) || set_i64(st, S_last_ok, s->last_ok))
@@ -540,7 +591,7 @@ static int slot_write(Slot *s) {
     if (!s->minutes_read) return 0;
     PyObject *b = PyFloat_FromDouble(s->baseline);
     if (!b) return -1;
-    int r = PyObject_SetAttr(st, S_baseline, b);
+    int r = attr_set(st, S_baseline, b);
     Py_DECREF(b);
     if (r || set_i64(st, S_cur, s->cur) || set_i64(st, S_cur_n, s->cur_n) || set_i64(st, S_peak, s->peak) ||
         set_i64(st, S_peak_at, s->peak_at) || set_i64(st, S_seen, s->seen))
@@ -578,9 +629,30 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
     int32_t last_verdict = -1;
     Slice last_judged = {NULL, -1};
     Slice last_stamp = {NULL, 0}, last_zone_s = {NULL, 0};
+    /* The client table and records outgrow the cache the chunk streams through: two lines
+     * ahead the table slot is fetched, one line ahead the record it names. */
+    const char *next_eol = NULL;
+    uint32_t next_tag = 0;
     while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *eol = next_eol ? next_eol : memchr(p, '\n', (size_t)(end - p));
+        next_eol = NULL;
         if (!eol) return 0;
+        if (eol + 1 < end) {
+            if (next_tag) {
+                const Entry *e = &c->ip_t.e[next_tag & (c->ip_t.cap - 1)];
+                if (e->tag == next_tag) {
+                    __builtin_prefetch(&c->ips.v[e->val]);
+                    __builtin_prefetch((const char *)&c->ips.v[e->val] + 64);
+                }
+            }
+            next_eol = memchr(eol + 1, '\n', (size_t)(end - eol - 1));
+            next_tag = 0;
+            if (next_eol && next_eol + 1 < end) {
+                uint32_t tag = client_tag(next_eol + 1, end);
+                if (tag) __builtin_prefetch(&c->ip_t.e[tag & (c->ip_t.cap - 1)]);
+                next_tag = tag;
+            }
+        }
         Slice ip, ident, user, stamp, zone, method, path, proto, status, size_s, referer, agent;
         const char *q = p;
         if (!(q = token(q, eol, &ip)) || !(q = token(q, eol, &ident)) || !(q = token(q, eol, &user)) ||
@@ -631,8 +703,6 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
         if (t < c->tmin) c->tmin = t;
         if (t > c->tmax) c->tmax = t;
         c->lines++;
-
-        if (eol + 1 < end) prefetch_client(&c->ip_t, eol + 1, end);
 
         /* the client */
         uint32_t h = hash_of(0, 0, ip);
