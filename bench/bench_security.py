@@ -8,9 +8,10 @@ Run with ``nox -s bench`` (or ``python bench/bench_security.py [--log-mb N] [--s
    with product ids, a third carrying an API key in the query, status mix, 50 user agents, and
    five attackers (brute force, scans). The awk pipeline counts requests per IP; opslib computes
    every feature (rate, errors, auth failures, distinct and probe paths, user agents, bursts,
-   keys) and ranks suspects, in a fresh process. Lines per second of both, the ratio (target
+   keys) and ranks suspects, in a fresh process (the compiled scanner, security/_scan.c, when
+   the install built it: the output says which). Lines per second of both, the ratio (target
    >= 1.0x), and the analysis's peak RSS on the whole log and on a quarter of it (memory is
-   bounded by clients, not lines: the two should be about equal).
+   bounded by clients and the chunk size, not lines: the two should be about equal).
 2. ``Blocklist.is_blocked`` with 100,000 random CIDRs (IPv4 and IPv6) loaded: lookups per
    second in one process, over a pool of 10,000 client addresses (a busy API's repeat
    visitors) and over a million never-seen addresses (an IPv4 lookup converts the address
@@ -130,6 +131,8 @@ with open(sys.argv[1], "rb") as fh:
 result = analyzer.result(Policy())
 took = time.perf_counter() - begin
 top = result.suspects[0].client if result.suspects else "-"
+if getattr(analyzer, "compiled", False):
+    top += "(compiled)"
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cpu = time.process_time()
 print(analyzer.lines, took, rss, len(result.clients), len(result.suspects), top, cpu)
@@ -246,8 +249,10 @@ def main() -> int:
         verdict = "met" if ratio >= TARGET_RATIO else "MISSED"
         print(f"  awk '{{print $1}}' | sort | uniq -c: {awk:.1f} s ({awk_cpu:.1f} CPU s),"
               f" {awk_rate:,.0f} lines/s")  # fmt: skip
-        print(f"  opslib (every feature, {clients:,} clients, {suspects} suspects, top {top}):"
-              f" {took:.1f} s ({cpu:.1f} CPU s), {ours:,.0f} lines/s")  # fmt: skip
+        top, _, way = top.partition("(")
+        way = "compiled scanner" if way else "pure Python"
+        print(f"  opslib ({way}, every feature, {clients:,} clients, {suspects} suspects,"
+              f" top {top}): {took:.1f} s ({cpu:.1f} CPU s), {ours:,.0f} lines/s")  # fmt: skip
         print(f"  ratio {ratio:.2f}x, per CPU second {awk_cpu / cpu:.2f}x"
               f" (target >= {TARGET_RATIO}x: {verdict})")  # fmt: skip
         if args.reference:

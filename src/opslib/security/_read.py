@@ -170,13 +170,13 @@ def analyze_security_logs(
     paths = list(files) if files or streams or platform else list(settings.access_logs)
     for name, stream in streams:
         names.append(name)
-        for chunk in iter_chunks(stream):
+        for chunk in iter_chunks(stream, analyzer.chunk_size):
             analyzer.feed_chunk(chunk)
     for path in paths:
         names.append(str(path))
         with _open(path) as fh:
             fh.seek(window_start(fh, int(start.timestamp()) // 60))
-            for chunk in iter_chunks(fh):
+            for chunk in iter_chunks(fh, analyzer.chunk_size):
                 analyzer.feed_chunk(chunk)
     if platform is not None:
         names.append(f"container logs of {settings.service}")
