@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from opslib.security._columns import Columns, columns
-from opslib.security._parse import Record, parse_chunk
+from opslib.security._parse import CHUNK, Record, parse_chunk
 
 __all__ = [
     "Analysis",
@@ -297,6 +297,9 @@ class Analyzer:
     refusal by the blocklist gets (it does not count as served). At most ``max_clients`` IPs
     and as many keys are tracked one by one; the rest are counted together.
     """
+
+    chunk_size: int = CHUNK
+    """The chunk size to feed it (:func:`~opslib.security._parse.iter_chunks`)."""
 
     def __init__(
         self,

@@ -88,8 +88,8 @@ class FastAnalyzer(Analyzer):
 
     compiled: bool = COMPILED
     chunk_size: int = 32 * 1024 * 1024 if COMPILED else CHUNK
-    """The chunk size to feed (:func:`~opslib.security._parse.iter_chunks`): the compiled way
-    merges once per distinct client of a chunk, so larger chunks cost less per line."""
+    """The compiled way merges once per distinct client of a chunk: larger chunks cost less
+    per line (32 MB: two in memory at a time, one parsed, one merged)."""
 
     def __init__(
         self,
