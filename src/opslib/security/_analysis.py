@@ -8,11 +8,14 @@ requests per minute over the minutes it was seen, updated as each minute closes.
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import MISSING, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -224,6 +227,11 @@ class ClientReport:
             "reasons": list(self.reasons),
             "action": self.action,
         }
+
+
+_REPORT_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(ClientReport) if f.default is not MISSING
+}
 
 
 @dataclass(frozen=True)
@@ -517,7 +525,8 @@ class Analyzer:
         if first is not None and last is not None:
             start, end = _at(first), _at(last + 1)
             window = max(60.0, (last + 1 - first) * 60.0)
-        ips = [self._report("ip", ip, st, window, policy) for ip, st in self.ips.items()]
+        with no_collection():
+            ips = [self._report("ip", ip, st, window, policy) for ip, st in self.ips.items()]
         for ip, n in self.db_failures.items():
             key = ip.encode()
             if key not in self.ips:
@@ -547,7 +556,7 @@ class Analyzer:
         peak, baseline = max(st.peak, st.cur_n), st.baseline
         text = name.decode("utf-8", "replace")
         db = self.db_failures.get(text, 0) if kind == "ip" else 0
-        report = ClientReport(
+        report = _report(
             kind=kind,
             client=text,
             requests=st.requests,
@@ -572,6 +581,28 @@ class Analyzer:
             db_auth_failures=db,
         )
         return _judge(report, policy)
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """No garbage collection within: for steps that make many containers and free none (a
+    collection meanwhile would only walk the analyzer's state)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _report(**fields: Any) -> ClientReport:
+    """``ClientReport(**fields)`` without the frozen dataclass's per-field ``__setattr__``
+    (a third of :meth:`Analyzer.result` on a log of 20,000 clients)."""
+    report: ClientReport = object.__new__(ClientReport)
+    report.__dict__.update(_REPORT_DEFAULTS)
+    report.__dict__.update(fields)
+    return report
 
 
 def _within(minute: int | None, since: int) -> bool:
@@ -664,9 +695,7 @@ def _judge(report: ClientReport, policy: Policy) -> ClientReport:
     else:
         ips = " ".join(r.related[:3])
         action = f"rotate or revoke API key {r.client}; block its sources: {ips}".rstrip(": ")
-    return ClientReport(
-        **{**r.__dict__, "score": score, "reasons": tuple(reasons), "action": action}
-    )
+    return _report(**{**r.__dict__, "score": score, "reasons": tuple(reasons), "action": action})
 
 
 def _quote(text: str) -> str:

@@ -15,7 +15,6 @@ then one update per distinct client, minute, path and key of the chunk (see :dat
 
 from __future__ import annotations
 
-import gc
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from opslib.security._analysis import (
     Policy,
     _Stats,
     fingerprint,
+    no_collection,
 )
 from opslib.security._columns import cut
 from opslib.security._parse import CHUNK, Record, parse_chunk
@@ -155,17 +155,10 @@ class FastAnalyzer(Analyzer):
 
     def _merge(self, parsed: _scan.Parsed) -> None:
         """Merge the compiled scanner's counts of a chunk into the clients' stats."""
-        # The merge makes thousands of small containers (new clients' sets and dicts), none of
-        # them garbage: a collection meanwhile would only walk the analyzer's state.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with no_collection():  # new clients' sets and dicts: thousands, none of them garbage
             lines, low, high, odd = parsed.merge(
                 self.ips, self._new_ip, self._judge, self._key_stats, _is_tool
             )
-        finally:
-            if collecting:
-                gc.enable()
         self.lines += lines
         self.parsed += lines
         if self._start is None or low < self._start:

@@ -1068,10 +1068,12 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     /* sized for the chunk's lines (about 128 bytes each): no rehashing on the way */
     size_t lines = pow2_at_least((size_t)size / 64);
+    /* and the per-line vector too (no copies as it grows) */
     if (!(table_init(&c->ip_t, 4096, K_IP) || table_init(&c->minute_t, lines, K_MINUTE) ||
           table_init(&c->bare_t, 4096, K_BARE) || table_init(&c->agent_t, 4096, K_AGENT) ||
           table_init(&c->verdict_t, 1024, K_VERDICT) || table_init(&c->key_t, 1024, K_KEY) ||
-          table_init(&c->pair_t, lines, K_PAIR)))
+          table_init(&c->pair_t, lines, K_PAIR) ||
+          grow((void **)&c->odd.v, &c->odd.cap, (Py_ssize_t)size / 96 + 1, sizeof(*c->odd.v))))
         parsed = size == 0 || data[size - 1] != '\n' ? 0 : parse(c, data, size, refused);
     Py_END_ALLOW_THREADS
     if (parsed < 0) {
