@@ -45,7 +45,7 @@ static int grow(void **v, Py_ssize_t *cap, Py_ssize_t need, size_t size) {
 
 /* ---- hash tables: 8-byte slots (a tag and a record index), the key kept in the record --- */
 
-typedef enum { K_IP, K_MINUTE, K_BARE, K_VERDICT, K_KEY, K_PAIR, K_AGENT, K_SLOT } Kind;
+typedef enum { K_IP, K_BARE, K_VERDICT, K_KEY, K_PAIR, K_AGENT, K_SLOT } Kind;
 
 typedef struct {
     uint32_t tag; /* the hash's high half (never 0); 0: empty */
@@ -128,10 +128,17 @@ typedef struct {
     int64_t first_t;
     int64_t last_ok; /* the last served line's epoch second in the chunk, -1: none */
     int64_t requests, errors, auth;
-    int32_t last_entry; /* newest minute entry of this ip (index), -1 */
-    Slice last_bare;    /* the bare path and agent of its previous line: most lines repeat them */
+    /* Its lines mostly repeat the previous one's minute, bare path and agent: those are kept
+     * here, and the minute's and agent's counts run here until they change (no look-up, no
+     * touch of the shared vectors for most lines). */
+    int32_t head;       /* its newest minute entry (the entries chain back through prev), -1 */
+    int32_t last_entry; /* the entry of its previous line, -1 */
+    int64_t last_t, last_zone, max_t;
+    int64_t minute_run;
+    Slice last_bare;
     Slice last_agent_s;
     int32_t last_agent;
+    int64_t agent_run;
     PyObject *ip_obj;   /* the address as bytes (new reference) */
     PyObject *st;       /* its _Stats (new reference) */
     int32_t slot;
@@ -139,6 +146,7 @@ typedef struct {
 
 typedef struct {
     int32_t ip;
+    int32_t prev; /* the client's entry made before this one, -1 */
     int64_t t;
     int64_t zone;
     int64_t n;
@@ -204,7 +212,7 @@ typedef struct {
     VEC(KeyRec) keys;
     VEC(KeyPair) pairs;
     VEC(Slot) slots;
-    Table ip_t, minute_t, bare_t, agent_t, verdict_t, key_t, pair_t, slot_t;
+    Table ip_t, bare_t, agent_t, verdict_t, key_t, pair_t, slot_t;
     int64_t lines, tmin, tmax, first_t;
 } Chunk;
 
@@ -227,7 +235,6 @@ static void chunk_free(Chunk *c) {
     PyMem_RawFree(c->pairs.v);
     PyMem_RawFree(c->slots.v);
     table_free(&c->ip_t);
-    table_free(&c->minute_t);
     table_free(&c->bare_t);
     table_free(&c->agent_t);
     table_free(&c->verdict_t);
@@ -267,8 +274,6 @@ static inline int matches(const Chunk *c, Kind kind, int32_t v, int64_t a, int64
     switch (kind) {
     case K_IP:
         return same(c->ips.v[v].ip, s);
-    case K_MINUTE:
-        return c->minutes.v[v].ip == a && (c->minutes.v[v].t << 16 | c->minutes.v[v].zone) == b;
     case K_BARE:
         return c->bares.v[v].ip == a && same(c->bares.v[v].bare, s);
     case K_VERDICT:
@@ -633,6 +638,7 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
      * ahead the table slot is fetched, one line ahead the record it names. */
     const char *next_eol = NULL;
     uint32_t next_tag = 0;
+    const Slice none = {NULL, 0};
     while (p < end) {
         const char *eol = next_eol ? next_eol : memchr(p, '\n', (size_t)(end - p));
         next_eol = NULL;
@@ -709,7 +715,13 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
         size_t where = 0;
         int32_t ipi = table_find(c, &c->ip_t, 0, 0, ip, h, &where);
         if (ipi < 0) {
-            IpRec rec = {ip, t, -1, 0, 0, 0, -1, {NULL, -1}, {NULL, -1}, -1, NULL, NULL, -1};
+            IpRec rec;
+            memset(&rec, 0, sizeof rec);
+            rec.ip = ip;
+            rec.first_t = t;
+            rec.last_ok = -1;
+            rec.head = rec.last_entry = rec.last_agent = rec.slot = -1;
+            rec.last_bare.n = rec.last_agent_s.n = -1;
             ipi = (int32_t)c->ips.n;
             if (PUSH(c->ips, rec) || table_put(&c->ip_t, h, where, ipi)) return -1;
         }
@@ -722,22 +734,25 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
         if (memcmp(status.p, refused, 3) != 0) rec->last_ok = t * 60 + sec;
 
         /* its minute: entries per (ip, minute, zone) in first-seen order */
-        int32_t e = rec->last_entry;
-        Slice none = {NULL, 0};
-        if (e >= 0 && c->minutes.v[e].t == t && c->minutes.v[e].zone == zkey) {
-            c->minutes.v[e].n++;
+        if (rec->last_entry >= 0 && rec->last_t == t && rec->last_zone == zkey) {
+            rec->minute_run++;
         } else {
-            int64_t mk = t << 16 | zkey;
-            h = hash_of(ipi, mk, none);
-            e = table_find(c, &c->minute_t, ipi, mk, none, h, &where);
-            if (e >= 0) {
-                c->minutes.v[e].n++;
-            } else {
-                MinuteEntry m = {ipi, t, zkey, 1};
+            if (rec->last_entry >= 0) c->minutes.v[rec->last_entry].n += rec->minute_run;
+            int32_t e = -1;
+            if (rec->head >= 0 && t <= rec->max_t) /* an earlier minute again: look it up */
+                for (e = rec->head; e >= 0; e = c->minutes.v[e].prev)
+                    if (c->minutes.v[e].t == t && c->minutes.v[e].zone == zkey) break;
+            if (e < 0) {
+                MinuteEntry m = {ipi, rec->head, t, zkey, 0};
+                if (rec->head < 0 || t > rec->max_t) rec->max_t = t;
                 e = (int32_t)c->minutes.n;
-                if (PUSH(c->minutes, m) || table_put(&c->minute_t, h, where, e)) return -1;
+                if (PUSH(c->minutes, m)) return -1;
+                rec->head = e;
             }
             rec->last_entry = e;
+            rec->last_t = t;
+            rec->last_zone = zkey;
+            rec->minute_run = 1;
         }
 
         /* the bare path: distinct (ip, bare) in first-seen order */
@@ -808,21 +823,27 @@ static int parse(Chunk *c, const char *data, Py_ssize_t size, const char *refuse
         /* the user agent: distinct (ip, agent) with counts, first-seen order */
         int32_t a = rec->last_agent;
         if (a >= 0 && same(agent, rec->last_agent_s)) {
-            c->agents.v[a].n++;
+            rec->agent_run++;
         } else {
+            if (a >= 0) c->agents.v[a].n += rec->agent_run;
             h = hash_of(ipi, 5, agent);
             a = table_find(c, &c->agent_t, ipi, 5, agent, h, &where);
             if (a < 0) {
-                AgentRec ar = {ipi, agent, 1};
+                AgentRec ar = {ipi, agent, 0};
                 a = (int32_t)c->agents.n;
                 if (PUSH(c->agents, ar) || table_put(&c->agent_t, h, where, a)) return -1;
-            } else {
-                c->agents.v[a].n++;
             }
             rec->last_agent = a;
             rec->last_agent_s = agent;
+            rec->agent_run = 1;
         }
         p = eol + 1;
+    }
+    /* the runs still open */
+    for (Py_ssize_t i = 0; i < c->ips.n; i++) {
+        IpRec *r = &c->ips.v[i];
+        if (r->last_entry >= 0) c->minutes.v[r->last_entry].n += r->minute_run;
+        if (r->last_agent >= 0) c->agents.v[r->last_agent].n += r->agent_run;
     }
     return 1;
 }
@@ -1069,7 +1090,7 @@ static PyObject *parse_chunk(PyObject *self, PyObject *args) {
     /* sized for the chunk's lines (about 128 bytes each): no rehashing on the way */
     size_t lines = pow2_at_least((size_t)size / 64);
     /* and the per-line vector too (no copies as it grows) */
-    if (!(table_init(&c->ip_t, 4096, K_IP) || table_init(&c->minute_t, lines, K_MINUTE) ||
+    if (!(table_init(&c->ip_t, 4096, K_IP) ||
           table_init(&c->bare_t, 4096, K_BARE) || table_init(&c->agent_t, 4096, K_AGENT) ||
           table_init(&c->verdict_t, 1024, K_VERDICT) || table_init(&c->key_t, 1024, K_KEY) ||
           table_init(&c->pair_t, lines, K_PAIR) ||
