@@ -6,10 +6,12 @@ from __future__ import annotations
 import ipaddress
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from opslib.security import AddressSet
+from opslib.security import AddressSet, _blocklist, _fast
+from opslib.security._ranges import address_key
 
 _v4 = st.builds(
     lambda a, p: ipaddress.IPv4Network((a, p), strict=False),
@@ -60,3 +62,38 @@ def test_marks_on_many_networks() -> None:
     assert split  # the edges of /25../32 networks fall in split /24s
     assert marks.count(1) > 0
     assert marks.count(0) > 0
+
+
+_TEXTS = st.one_of(
+    st.builds(
+        ".".join,
+        st.lists(
+            st.one_of(st.integers(0, 300).map(str), st.sampled_from(["00", "01", "", " 1", "1a"])),
+            min_size=3,
+            max_size=5,
+        ),
+    ),
+    st.text(max_size=20),
+    st.sampled_from(["1.2.3.4\x00", "::1", "::ffff:1.2.3.4", "\u0661.2.3.4", "1.2.3.4/24"]),
+)
+_MARKS = bytearray(b % 3 for b in random.Random(3).randbytes(1 << 24))
+
+
+def test_is_blocked_takes_the_compiled_step_where_built() -> None:
+    if not _fast.COMPILED:
+        pytest.skip("the compiled helpers are not built here (no C compiler at install)")
+    assert _blocklist._v4_mark is not _blocklist._v4_mark_python
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TEXTS)
+def test_the_v4_mark_reads_addresses_as_inet_pton(text: str) -> None:
+    """``is_blocked``'s IPv4 step (in C where built) reads a text as ``socket.inet_pton``
+    does: a dotted quad, or 3 and the slow way decides; an embedded NUL is no address."""
+    assert _blocklist._v4_mark(_MARKS, text) == _blocklist._v4_mark_python(_MARKS, text)
+
+
+@pytest.mark.parametrize("text", ["1.2.3.4\x00", "::1\x00", "", "x", "\u0661.2.3.4"])
+def test_a_text_that_is_no_address_has_no_key(text: str) -> None:
+    """``is_blocked`` says False for these (the slow way asks ``address_key``), never raises."""
+    assert address_key(text) is None

@@ -63,6 +63,23 @@ _LOAD: LiteralString = (
 )
 MAX_REASON = 500
 _from_bytes, _pton, _AF_INET = int.from_bytes, socket.inet_pton, socket.AF_INET
+
+
+def _v4_mark_python(marks: bytearray, ip: str) -> int:
+    """The mark of a dotted-quad IPv4 address's /24 (see :meth:`AddressSet.v4_marks`), 3 for
+    anything else."""
+    try:
+        return marks[_from_bytes(_pton(_AF_INET, ip), "big") >> 8]
+    except (OSError, ValueError, TypeError):
+        return 3
+
+
+try:  # the same in one C call (the compiled helpers of opslib.security, when built)
+    from opslib.security import _scan
+
+    _v4_mark = _scan.v4_mark
+except ImportError:
+    _v4_mark = _v4_mark_python
 _CACHE_ENTRIES = 65_536
 _State = tuple[float, tuple[Any, ...], AddressSet, dict[str, bool], bytearray]
 """(expires, marker, networks, answers, IPv4 /24 marks): see :meth:`Blocklist.is_blocked`."""
@@ -298,13 +315,10 @@ class Blocklist:
         state = self._state
         if self._clock() >= state[0]:
             state = self._refresh()
-        try:  # IPv4 inline (the common case): its /24's mark answers, unless the /24 is split
-            mark = state[4][_from_bytes(_pton(_AF_INET, ip), "big") >> 8]
-        except OSError:
-            return self._cached(ip, state)
+        mark = _v4_mark(state[4], ip)  # IPv4, the common case: its /24's mark answers
         if mark < 2:
             return mark == 1
-        return self._cached(ip, state)
+        return self._cached(ip, state)  # a split /24, IPv6, or not an address
 
     @staticmethod
     def _cached(ip: str, state: _State) -> bool:

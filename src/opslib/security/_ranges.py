@@ -67,7 +67,7 @@ def address_key(text: str) -> int | None:
     """The integer key of an address given as text, or None when it is not one."""
     try:
         return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the text
         pass
     try:
         value = int.from_bytes(socket.inet_pton(socket.AF_INET6, text.split("%", 1)[0]), "big")
