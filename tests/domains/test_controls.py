@@ -97,6 +97,28 @@ def test_cached_answers_see_changes_within_the_cache(platform_db: TestDatabase) 
         assert not reader.is_allowed("alpha.test")
 
 
+def test_a_reader_whose_connection_was_killed_sees_changes_again(
+    platform_db: TestDatabase,
+) -> None:
+    """A scraper's controls whose database connection is terminated (a restart, a failover,
+    an idle timeout) keep the last read while the read fails, then reconnect and see what
+    changed meanwhile: never a stale pause, cooldown or strategy for good."""
+    clock = Clock()
+    with platform_db.open() as db, platform_db.open() as other_db:
+        reader = DomainControls(db, DomainControlSettings(cache_seconds=5), clock=clock)
+        assert reader.is_allowed("alpha.test")
+        row = db.fetch_one("SELECT pg_backend_pid() AS pid")
+        assert row is not None
+        other_db.execute("SELECT pg_terminate_backend(%s)", (row["pid"],))
+        DomainControls(other_db).pause("alpha.test")
+        seen = []
+        for _ in range(2):  # the refresh that meets the dead connection may fail: the next not
+            clock.now += 5
+            seen.append(reader.is_allowed("alpha.test"))
+        assert seen[-1] is False, seen
+        assert reader.unreachable is None
+
+
 def _log(db: TestDatabase, domain: str, outcomes: dict[str, int], ago: str = "1 minute") -> None:
     for outcome, n in outcomes.items():
         db.execute(
