@@ -8,8 +8,10 @@
  * key_for, is_tool) -> (lines, first minute, last minute, probe lines) merges it, once.
  *
  * None: a line that is not plain combined format, a stamp that is not a date, or a first line
- * older than `since`; the caller takes the chunk its Python way. The
- * semantics are those of FastAnalyzer (tests/security/test_analysis_fast.py holds them equal).
+ * older than `since`; the caller takes the chunk its Python way. The semantics are the
+ * reference Analyzer's (tests/security/test_analysis_compiled.py holds the reports equal).
+ *
+ * v4_mark(marks, ip) is Blocklist.is_blocked's IPv4 step (at the end of this file).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
