@@ -91,25 +91,16 @@ class FastAnalyzer(Analyzer):
     """The compiled way merges once per distinct client of a chunk: larger chunks cost less
     per line (32 MB: two in memory at a time, one parsed, one merged)."""
 
-    def __init__(
-        self,
-        *,
-        since_minute: int | None = None,
-        max_clients: int = 1_000_000,
-        blocked_status: int = 403,
-    ) -> None:
-        super().__init__(
-            since_minute=since_minute, max_clients=max_clients, blocked_status=blocked_status
-        )
-        # The scan releases the GIL: one worker thread parses the next chunk while this one
-        # merges the last (one thread for every chunk, so its allocations are reused).
-        self._pool: ThreadPoolExecutor | None = None
-        self._parsing: tuple[bytes, Future[_scan.Parsed | None]] | None = None
+    # The scan releases the GIL: one worker thread parses the next chunk while this one
+    # merges the last (one thread for every chunk, so its allocations are reused). Made on
+    # the first chunk; the class-level None stands until then.
+    _pool: ThreadPoolExecutor | None = None
+    _parsing: tuple[bytes, Future[_scan.Parsed | None]] | None = None
 
     def feed_chunk(self, chunk: bytes) -> None:
         """Count a chunk of whole lines (as :meth:`Analyzer.feed_chunk`). With the compiled
         scanner the chunk is parsed in a thread and merged at the next call (or :meth:`flush`)."""
-        if not self.compiled:
+        if not self.compiled or len(self._refused) != 3:  # the scanner knows 3-digit statuses
             self._python(chunk)
             return
         if self._pool is None:
